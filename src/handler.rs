@@ -1,0 +1,53 @@
+//! The [`Handler`] trait: what a node's author implements.
+//!
+//! The library answers `init` itself, then calls [`Handler::on_init`]; every later message
+//! goes to [`Handler::on_message`], every timer to [`Handler::on_timer`], and every RPC reply
+//! to the continuation given to [`Ctx::rpc`](crate::Ctx::rpc). Each call runs to completion
+//! on the node's one thread, so handler state needs no locks.
+
+use std::fmt;
+
+use crate::context::Ctx;
+use crate::error::Error;
+use crate::message::Message;
+
+/// A Maelstrom node's behaviour.
+///
+/// Returning `Err` from [`on_message`](Handler::on_message) answers the request with that
+/// error (when it had a `msg_id`); a panic is caught and answered with code 13 (crash), and
+/// the node goes on. See the crate docs for a complete node.
+pub trait Handler: Sized + 'static {
+    /// The value a timer carries back to [`on_timer`](Handler::on_timer); use `()` for a
+    /// node without timers, or an enum when there are several kinds. Periodic timers hand
+    /// out a clone at each firing.
+    type Timer: Clone + fmt::Debug + 'static;
+
+    /// Called once, after `init` was recorded and answered with `init_ok`.
+    /// [`Ctx::node_id`], [`Ctx::node_ids`] and [`Ctx::peers`] are set by then; this is
+    /// where periodic timers are usually started.
+    ///
+    /// # Errors
+    /// An error is logged; `init_ok` has already been sent.
+    fn on_init(&mut self, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Called for every message that is neither `init` nor a reply to one of this node's
+    /// RPCs. Unknown types should be answered with code 10 (not-supported); decoding with
+    /// [`Message::body`] into a tagged enum does that by itself.
+    ///
+    /// # Errors
+    /// The error is sent to the requester if the message had a `msg_id`, else logged.
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error>;
+
+    /// Called when a timer set with [`Ctx::set_timer`] or [`Ctx::set_interval`] fires.
+    ///
+    /// # Errors
+    /// An error is logged.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer) -> Result<(), Error> {
+        let _ = ctx;
+        log::warn!("timer {timer:?} fired but the handler does not implement on_timer");
+        Ok(())
+    }
+}

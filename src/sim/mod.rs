@@ -1,0 +1,1 @@
+//! The deterministic in-process simulator: a cluster of nodes under a virtual clock.
