@@ -114,6 +114,7 @@ mod context;
 mod driver;
 mod error;
 mod handler;
+pub mod kv;
 mod logging;
 mod message;
 mod node;
