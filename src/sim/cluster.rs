@@ -12,24 +12,27 @@
 //!   Maelstrom run.
 //!
 //! After every event that touches a node, the node's timer is rescheduled at its
-//! [`Node::next_deadline`]. Workload clients, checkers and reports live elsewhere
+//! [`Node::next_deadline`]. This file holds the public API, the event loop and node timers;
+//! the `route` submodule holds routing, protocol checks and service requests. Workload clients, checkers and reports live elsewhere
 //! (`sim::workload`, `sim::check`, `sim::report`); this module only runs the cluster.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::handler::Handler;
-use crate::message::Message;
 use crate::node::Node;
 use crate::sim::net::{NetConfig, Network};
 use crate::sim::queue::{Event, EventQueue};
 use crate::sim::rng::Rng;
-use crate::sim::services::{ServiceId, Services};
+use crate::sim::services::Services;
 use crate::sim::trace::{Trace, TraceEvent};
 use crate::time::{Duration, Instant};
+
+mod route;
+
+use route::envelope_line;
 
 /// The id of the client that sends `init`; any message to it after `init_ok` is an error.
 pub const INIT_CLIENT: &str = "c0";
@@ -39,9 +42,6 @@ pub const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
 /// Protocol errors kept verbatim; later ones are only counted.
 pub const MAX_PROTOCOL_ERRORS: usize = 100;
-
-/// Longest excerpt of an offending line quoted in a protocol error.
-const QUOTE_BYTES: usize = 200;
 
 /// Labels of the random streams forked from the master seed.
 const NET_STREAM: u64 = 1;
@@ -98,15 +98,6 @@ pub struct NetStats {
     pub dropped: u64,
 }
 
-/// Where a line a node wrote is going.
-enum Dest {
-    Node(usize),
-    Service(ServiceId),
-    InitClient,
-    Client,
-    Unknown,
-}
-
 /// A node and the simulator's bookkeeping for it.
 struct SimNode<H: Handler> {
     node: Node<H>,
@@ -115,14 +106,6 @@ struct SimNode<H: Handler> {
     timer_at: Option<Instant>,
     /// Whether the node has answered `init` (its one allowed message to the init client).
     init_answered: bool,
-}
-
-/// An envelope to serialise (client requests, service replies, `init`).
-#[derive(Serialize)]
-struct Envelope<'a> {
-    src: &'a str,
-    dest: &'a str,
-    body: &'a Value,
 }
 
 /// N instances of a Handler on one thread under a virtual clock, plus Maelstrom's services
@@ -450,198 +433,9 @@ impl<H: Handler> Cluster<H> {
         }
     }
 
-    /// Takes the node's output and routes it line by line.
-    fn route_output(&mut self, node: usize, out: &mut Vec<ClientMessage>) {
-        let sim = &mut self.nodes[node];
-        if sim.node.output().is_empty() {
-            return;
-        }
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        scratch.extend_from_slice(sim.node.output());
-        sim.node.clear_output();
-        for line in scratch.split(|&byte| byte == b'\n') {
-            if !line.is_empty() {
-                self.route_line(node, line, out);
-            }
-        }
-        self.scratch = scratch;
-    }
-
-    /// Checks one line a node wrote against the protocol and sends it on its way.
-    fn route_line(&mut self, node: usize, line: &[u8], out: &mut Vec<ClientMessage>) {
-        let Ok(text) = std::str::from_utf8(line) else {
-            let quoted = String::from_utf8_lossy(line).into_owned();
-            return self.protocol_error(node, "wrote a line that is not UTF-8", &quoted);
-        };
-        let msg = match Message::parse(text) {
-            Ok(msg) => msg,
-            Err(rejected) => {
-                let what = format!("wrote an invalid message ({})", rejected.reason);
-                return self.protocol_error(node, &what, text);
-            }
-        };
-        if msg.src() != self.node_ids[node] {
-            let what = format!("sent a message with src {:?}", msg.src());
-            return self.protocol_error(node, &what, text);
-        }
-        match self.destination(node, msg.dest()) {
-            Dest::Node(dest) => self.send_to_node(node, dest, text),
-            Dest::Service(service) => self.send_to_service(node, service, text),
-            Dest::InitClient => {
-                self.nodes[node].init_answered = true;
-                self.record(TraceEvent::Deliver, text);
-            }
-            Dest::Client => self.send_to_client(node, &msg, text, out),
-            Dest::Unknown => {
-                let what = match msg.dest() {
-                    INIT_CLIENT => "sent to the init client after init_ok (Invalid dest)".into(),
-                    dest => format!("sent to {dest:?}, which does not exist (Invalid dest)"),
-                };
-                self.protocol_error(node, &what, text);
-            }
-        }
-    }
-
-    fn destination(&self, node: usize, dest: &str) -> Dest {
-        if let Some(&index) = self.index.get(dest) {
-            Dest::Node(index)
-        } else if let Some(service) = ServiceId::from_id(dest) {
-            Dest::Service(service)
-        } else if dest == INIT_CLIENT {
-            match self.nodes[node].init_answered {
-                false => Dest::InitClient,
-                true => Dest::Unknown,
-            }
-        } else if self.clients.contains(dest) {
-            Dest::Client
-        } else {
-            Dest::Unknown
-        }
-    }
-
-    fn send_to_node(&mut self, from: usize, node: usize, line: &str) {
-        self.stats.server_msgs += 1;
-        if self.net.is_lost() {
-            self.stats.dropped += 1;
-            self.record(TraceEvent::Drop, line);
-            return;
-        }
-        let at = self.now + self.net.latency();
-        let event = Event::ToNode {
-            node,
-            from: Some(from),
-            line: line.into(),
-        };
-        self.queue.push(at, event);
-    }
-
-    fn send_to_service(&mut self, from: usize, service: ServiceId, line: &str) {
-        self.stats.service_msgs += 1;
-        let at = self.now + self.net.latency();
-        let event = Event::ToService {
-            service,
-            from,
-            line: line.into(),
-        };
-        self.queue.push(at, event);
-    }
-
-    fn send_to_client(
-        &mut self,
-        node: usize,
-        msg: &Message<'_>,
-        line: &str,
-        out: &mut Vec<ClientMessage>,
-    ) {
-        self.stats.client_msgs += 1;
-        self.record(TraceEvent::Deliver, line);
-        // The scanner checked the structure; serde may still reject, say, a bad escape.
-        match serde_json::from_str(msg.raw_body()) {
-            Ok(body) => out.push(ClientMessage {
-                time: self.now,
-                src: msg.src().to_owned(),
-                dest: msg.dest().to_owned(),
-                body,
-            }),
-            Err(e) => {
-                self.protocol_error(node, &format!("sent an unreadable body ({e})"), line);
-            }
-        }
-    }
-
-    /// A request lands at a service; its answer, if any, goes back after a latency.
-    fn deliver_to_service(&mut self, service: ServiceId, from: usize, line: &str) {
-        self.record(TraceEvent::Deliver, line);
-        let Ok(msg) = Message::parse(line) else {
-            debug_assert!(false, "a routed line no longer parses: {line}");
-            return;
-        };
-        let body: Value = match serde_json::from_str(msg.raw_body()) {
-            Ok(body) => body,
-            Err(e) => {
-                let what = format!("sent {} an unreadable body ({e})", service.id());
-                return self.protocol_error(from, &what, line);
-            }
-        };
-        let Some(reply) = self.services.handle(service, self.now, msg.src(), &body) else {
-            return; // Maelstrom's services do not answer requests they do not understand.
-        };
-        self.stats.service_msgs += 1;
-        let at = self.now + self.net.latency();
-        let line = envelope_line(service.id(), msg.src(), &reply);
-        let event = Event::ToNode {
-            node: from,
-            from: None,
-            line,
-        };
-        self.queue.push(at, event);
-    }
-
     fn record(&mut self, event: TraceEvent, line: &str) {
         if let Some(trace) = &mut self.trace {
             trace.record(self.now, event, line);
         }
     }
-
-    fn protocol_error(&mut self, node: usize, what: &str, line: &str) {
-        if self.protocol_errors.len() < MAX_PROTOCOL_ERRORS {
-            let entry = format!(
-                "{} {} {what}: {}",
-                self.now,
-                self.node_ids[node],
-                quote(line)
-            );
-            self.protocol_errors.push(entry);
-            return;
-        }
-        self.errors_not_listed += 1;
-        let summary = format!("... and {} more protocol errors", self.errors_not_listed);
-        if self.errors_not_listed == 1 {
-            self.protocol_errors.push(summary);
-        } else if let Some(last) = self.protocol_errors.last_mut() {
-            *last = summary;
-        }
-    }
-}
-
-/// One message line: `{"src":..,"dest":..,"body":..}`.
-fn envelope_line(src: &str, dest: &str, body: &Value) -> Box<str> {
-    let envelope = Envelope { src, dest, body };
-    // Serialising strings and a Value into a String cannot fail.
-    serde_json::to_string(&envelope)
-        .unwrap_or_default()
-        .into_boxed_str()
-}
-
-/// At most [`QUOTE_BYTES`] of `line`, cut at a character boundary.
-fn quote(line: &str) -> String {
-    if line.len() <= QUOTE_BYTES {
-        return line.to_owned();
-    }
-    let mut end = QUOTE_BYTES;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &line[..end])
 }
