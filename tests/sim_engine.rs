@@ -718,6 +718,80 @@ fn node_input_replays_to_the_same_output() {
     assert!(cluster.node_input("n7").is_empty());
 }
 
+/// The same recorded input, piped into the real echo binary (`cargo test` builds the
+/// examples), makes it print what the simulated node wrote.
+#[test]
+fn node_input_replays_through_the_real_binary() {
+    let Some(binary) = example_binary("echo") else {
+        eprintln!("skipped: the echo example is not built (run the whole `cargo test`)");
+        return;
+    };
+    let mut config = ClusterConfig::new(1, SEED);
+    config.trace = true;
+    let mut cluster = Cluster::new(config, |_| echo::Echo);
+    let mut out = Vec::new();
+    for i in 0..3 {
+        let body = json!({"type": "echo", "msg_id": i, "echo": [i, "x\ty"]});
+        cluster.send_client("c1", "n0", &body);
+    }
+    cluster.run_until(Instant::from_millis(1), &mut out);
+    let input = cluster.node_input("n0").join("\n") + "\n";
+    let stdout = run_with_input(&binary, &input);
+    let printed: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let expected: Vec<Value> = out
+        .iter()
+        .map(|msg| json!({"src": msg.src, "dest": msg.dest, "body": msg.body}))
+        .collect();
+    assert_eq!(printed.len(), 4, "init_ok and three echo_ok: {stdout}");
+    assert_eq!(printed[0]["body"]["type"], "init_ok");
+    assert_eq!(printed[1..], expected[..]);
+}
+
+/// The built example `name`, next to this test binary's directory, if it exists.
+fn example_binary(name: &str) -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join("examples").join(name);
+    path.exists().then_some(path)
+}
+
+/// Runs `binary` with `input` on stdin and returns its stdout, failing after 10 s.
+fn run_with_input(binary: &std::path::Path, input: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(binary)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the example");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{} did not exit at end of input", binary.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}: {:?}\n{}",
+        binary.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 // ---- Throughput (a measurement, not an assertion) ---------------------------------------
 
 /// Measures simulated messages per second for 25 gossiping nodes (~100k messages).

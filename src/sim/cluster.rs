@@ -115,12 +115,15 @@ struct SimNode<H: Handler> {
 pub struct Cluster<H: Handler> {
     nodes: Vec<SimNode<H>>,
     node_ids: Vec<String>,
+    /// Node id to index; looked up, never iterated (iteration order is not seeded).
     index: HashMap<String, usize>,
+    /// Workload clients that have sent something: the client ids a node may write to.
     clients: HashSet<String>,
     services: Services,
     net: Network,
     queue: EventQueue,
     now: Instant,
+    /// Events run at `now` so far, for the livelock guard.
     events_at_now: u64,
     stats: NetStats,
     protocol_errors: Vec<String>,

@@ -1,7 +1,7 @@
 //! The simulated network's rules: latency, loss and partitions.
 //!
 //! [`NetConfig`] is what a user configures (Maelstrom's `--latency` and a loss rate);
-//! [`Network`] applies it with its own seeded [`Rng`] stream and holds the current partition.
+//! `Network` (crate-internal) applies it with its own seeded [`Rng`] stream and holds the current partition.
 //! Latency applies between nodes and between nodes and services; clients see none. Loss and
 //! partitions apply to node-to-node messages only. Like Maelstrom, a partition is checked when
 //! a message arrives, so a message sent before a cut is lost if it lands after it, and one sent
