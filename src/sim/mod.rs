@@ -94,8 +94,9 @@ mod queue;
 pub mod rng;
 mod services;
 mod trace;
-// Merge point: `pub mod workload; pub mod runner; pub mod report;` (the workload side) and
-// `pub mod history; pub mod check;` (the checkers) go here, with their re-exports below.
+pub mod check;
+pub mod history;
+// Merge point: `pub mod workload; pub mod runner; pub mod report;` (the workload side).
 
 pub use cluster::{
     ClientMessage, Cluster, ClusterConfig, NetStats, INIT_CLIENT, MAX_EVENTS_PER_INSTANT,
