@@ -88,14 +88,14 @@
 //! nodes, the event loop and routing) are the engine; services, the event queue and the trace
 //! are internal to it.
 
+pub mod check;
 pub mod cluster;
+pub mod history;
 pub mod net;
 mod queue;
 pub mod rng;
 mod services;
 mod trace;
-pub mod check;
-pub mod history;
 // Merge point: `pub mod workload; pub mod runner; pub mod report;` (the workload side).
 
 pub use cluster::{
