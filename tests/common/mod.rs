@@ -1,0 +1,190 @@
+//! Process-test support: build an example once, spawn it, speak JSON lines with deadlines,
+//! and on failure show the command, status, stdout and stderr.
+
+#![allow(dead_code)] // each test binary uses a different subset of these helpers
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// How long any single expected reply may take before the test fails.
+pub(crate) const REPLY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Builds `examples/NAME.rs` (debug profile) once per test binary and returns its path.
+pub(crate) fn example_path(name: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    let target = target_dir();
+    if !built.iter().any(|n| n == name) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(
+            status.success(),
+            "cargo build --example {name} failed: {status}"
+        );
+        built.push(name.to_owned());
+    }
+    target.join("debug").join("examples").join(name)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// A running node process.
+pub(crate) struct Proc {
+    pub(crate) name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+    next_msg_id: u64,
+}
+
+impl Proc {
+    /// Spawns the example with extra environment variables.
+    pub(crate) fn spawn_with(name: &str, env: &[(&str, &str)]) -> Proc {
+        let path = example_path(name);
+        let mut command = Command::new(&path);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.env_remove("MAELSTROM_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {path:?}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Proc {
+            name: name.to_owned(),
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            stderr,
+            next_msg_id: 100,
+        }
+    }
+
+    /// The process id (for /proc measurements).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn spawn(name: &str) -> Proc {
+        Proc::spawn_with(name, &[])
+    }
+
+    /// Spawns and initialises as `node_id` of `node_ids`, checking the init_ok.
+    pub(crate) fn init(name: &str, node_id: &str, node_ids: &[&str]) -> Proc {
+        let mut p = Proc::spawn(name);
+        p.send_json(&json!({"src": "c0", "dest": node_id,
+            "body": {"type": "init", "msg_id": 1, "node_id": node_id, "node_ids": node_ids}}));
+        let reply = p.recv();
+        assert_eq!(reply["body"]["type"], "init_ok", "{reply}");
+        assert_eq!(reply["body"]["in_reply_to"], 1);
+        p
+    }
+
+    /// Writes raw bytes to stdin.
+    pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).expect("write to node");
+        stdin.flush().expect("flush");
+    }
+
+    pub(crate) fn send_json(&mut self, msg: &Value) {
+        let mut line = msg.to_string();
+        line.push('\n');
+        self.send_raw(line.as_bytes());
+    }
+
+    /// Sends a client request with a fresh msg_id and returns the reply body.
+    pub(crate) fn request(&mut self, dest: &str, mut body: Value) -> Value {
+        self.next_msg_id += 1;
+        let msg_id = self.next_msg_id;
+        body["msg_id"] = json!(msg_id);
+        self.send_json(&json!({"src": "c1", "dest": dest, "body": body}));
+        let reply = self.recv();
+        assert_eq!(reply["body"]["in_reply_to"], msg_id, "{reply}");
+        assert_eq!(reply["dest"], "c1", "{reply}");
+        reply["body"].clone()
+    }
+
+    /// The next output line as JSON; fails the test after [`REPLY_DEADLINE`].
+    pub(crate) fn recv(&mut self) -> Value {
+        match self.lines.recv_timeout(REPLY_DEADLINE) {
+            Ok(line) => serde_json::from_str(&line)
+                .unwrap_or_else(|e| self.fail(&format!("stdout line is not JSON ({e}): {line}"))),
+            Err(_) => self.fail("no reply within the deadline"),
+        }
+    }
+
+    /// Asserts that nothing is written to stdout for `wait`.
+    pub(crate) fn expect_silence(&mut self, wait: Duration) {
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => self.fail(&format!("expected silence, got: {line}")),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => self.fail("stdout closed"),
+        }
+    }
+
+    /// Closes stdin, waits for exit (with a deadline) and returns (status, rest of stdout
+    /// lines, stderr).
+    pub(crate) fn finish(mut self) -> (ExitStatus, Vec<String>, String) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + REPLY_DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("{} did not exit after stdin closed", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let rest: Vec<String> = self.lines.iter().collect();
+        let stderr = self.stderr.join().unwrap_or_default();
+        (status, rest, stderr)
+    }
+
+    fn fail(&mut self, why: &str) -> ! {
+        let _ = self.child.kill();
+        let status = self.child.wait().ok();
+        let stdout: Vec<String> = self.lines.try_iter().collect();
+        panic!(
+            "{why}\ncommand: {}\nstatus: {status:?}\nstdout (unread): {stdout:#?}",
+            example_path(&self.name).display()
+        );
+    }
+}
