@@ -47,6 +47,7 @@ pub fn run<H: Handler>(handler: H) -> io::Result<()> {
         reader: LineReader::default(),
         stdout,
         epoch: std::time::Instant::now(),
+        hung_up: false,
     };
     let pollable = File::from(stdin.try_clone()?)
         .metadata()
@@ -67,11 +68,18 @@ struct Driver<H: Handler> {
     reader: LineReader,
     stdout: File,
     epoch: std::time::Instant,
+    /// The poller reported the writer gone: no further edge will come, so read to EOF.
+    hung_up: bool,
 }
 
 /// What one read attempt found.
 enum ReadOutcome {
+    /// The read filled the space offered: more may be waiting.
     Data,
+    /// A short read: a pipe returns less than asked only when it has nothing more, so the
+    /// next read would block; edge-triggered polling reports anything that arrives later,
+    /// unless the writer already hung up (see `Driver::hung_up`).
+    Drained,
     WouldBlock,
     Eof,
 }
@@ -116,6 +124,7 @@ impl<H: Handler> Driver<H> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => other?,
             }
+            self.hung_up |= events.iter().any(|e| e.is_read_closed() || e.is_error());
         }
     }
 
@@ -124,6 +133,11 @@ impl<H: Handler> Driver<H> {
         loop {
             match self.read_once(stdin)? {
                 ReadOutcome::Data => self.handle_frames()?,
+                ReadOutcome::Drained if !self.hung_up => {
+                    self.handle_frames()?;
+                    return Ok(false);
+                }
+                ReadOutcome::Drained => self.handle_frames()?,
                 ReadOutcome::WouldBlock => return Ok(false),
                 ReadOutcome::Eof => return Ok(true),
             }
@@ -133,7 +147,7 @@ impl<H: Handler> Driver<H> {
     fn run_blocking(&mut self, mut stdin: File) -> io::Result<()> {
         loop {
             match self.read_once(&mut stdin)? {
-                ReadOutcome::Data => self.handle_frames()?,
+                ReadOutcome::Data | ReadOutcome::Drained => self.handle_frames()?,
                 ReadOutcome::Eof => return self.finish(),
                 ReadOutcome::WouldBlock => {}
             }
@@ -143,11 +157,17 @@ impl<H: Handler> Driver<H> {
     }
 
     fn read_once(&mut self, input: &mut impl Read) -> io::Result<ReadOutcome> {
-        match input.read(self.reader.spare()) {
+        let spare = self.reader.spare();
+        let offered = spare.len();
+        match input.read(spare) {
             Ok(0) => Ok(ReadOutcome::Eof),
             Ok(n) => {
                 self.reader.filled(n);
-                Ok(ReadOutcome::Data)
+                Ok(if n < offered {
+                    ReadOutcome::Drained
+                } else {
+                    ReadOutcome::Data
+                })
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::WouldBlock),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(ReadOutcome::Data),

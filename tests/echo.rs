@@ -96,3 +96,17 @@ fn default_logging_is_quiet_and_trace_logs_every_message() {
     assert_eq!(stderr.matches("sent ").count(), 2, "{stderr}");
     assert!(stderr.contains("traced"));
 }
+
+/// Regression: after a short read the driver skips the read that would say "would block";
+/// when the writer had already hung up, that skipped read was the one that saw EOF, and the
+/// node waited forever. Write and close at once, many times.
+#[test]
+fn regression_writer_hangs_up_right_after_writing_node_still_exits() {
+    for round in 0..20 {
+        let mut node = Proc::init("echo", "n1", &["n1"]);
+        pipelined(&mut node, 1 + round * 7);
+        let (status, rest, stderr) = node.finish();
+        assert!(status.success(), "round {round}: {status}\n{stderr}");
+        assert_eq!(rest.len() as u64, 1 + round * 7);
+    }
+}
