@@ -113,6 +113,7 @@ mod codec;
 mod context;
 mod driver;
 mod error;
+pub mod gossip;
 mod handler;
 pub mod kv;
 mod logging;
