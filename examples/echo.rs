@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The node keeps no state.
-struct Echo;
+#[derive(Debug)]
+pub struct Echo;
 
 /// The echoed value may be any JSON: it is passed through as raw text, never parsed into a
 /// tree.

@@ -42,6 +42,10 @@
 //!         Ok(())
 //!     }
 //! }
+//!
+//! fn main() -> std::io::Result<()> {
+//!     maelstrom_loop::run(Counter)
+//! }
 //! ```
 
 use std::rc::Rc;

@@ -134,3 +134,8 @@ pub use message::{Message, Origin, ReplyTo, MAX_NESTING};
 pub use node::Node;
 pub use rpc::{RpcId, MAX_PENDING_RPCS};
 pub use time::{Duration, Instant};
+
+/// The README's code blocks, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,444 @@
+//! [`Cluster`]: N nodes, Maelstrom's services and a seeded network, on one virtual clock.
+//!
+//! The cluster owns the nodes (each a [`Node`], driven only through its public sans-IO API),
+//! the event queue, the clock and the routing of every line a node writes:
+//!
+//! - to another node: it arrives after a latency drawn from the network's distribution,
+//!   unless the loss rate drops it when sent or a partition drops it when it lands;
+//! - to a service (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`): it arrives after a latency, the
+//!   service answers at once, and the answer takes another latency back;
+//! - to a client: it is handed to [`Cluster::run_until`]'s caller at once, with no latency;
+//! - anywhere else, or not a message at all: it is a protocol error, as it would fail a
+//!   Maelstrom run.
+//!
+//! After every event that touches a node, the node's timer is rescheduled at its
+//! [`Node::next_deadline`]. This file holds the public API, the event loop and node timers;
+//! the `route` submodule holds routing, protocol checks and service requests. Workload clients, checkers and reports live elsewhere
+//! (`sim::workload`, `sim::check`, `sim::report`); this module only runs the cluster.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::handler::Handler;
+use crate::node::Node;
+use crate::sim::net::{NetConfig, Network};
+use crate::sim::queue::{Event, EventQueue};
+use crate::sim::rng::Rng;
+use crate::sim::services::Services;
+use crate::sim::trace::{Trace, TraceEvent};
+use crate::time::{Duration, Instant};
+
+mod route;
+
+use route::envelope_line;
+
+/// The id of the client that sends `init`; any message to it after `init_ok` is an error.
+pub const INIT_CLIENT: &str = "c0";
+
+/// More events than this at one virtual instant means the nodes are livelocked.
+pub const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
+
+/// Protocol errors kept verbatim; later ones are only counted.
+pub const MAX_PROTOCOL_ERRORS: usize = 100;
+
+/// Labels of the random streams forked from the master seed.
+const NET_STREAM: u64 = 1;
+const SERVICES_STREAM: u64 = 2;
+
+/// How to build a [`Cluster`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterConfig {
+    /// Number of nodes, named `n0` .. `n{node_count - 1}`.
+    pub node_count: usize,
+    /// The master seed: every random choice of the run derives from it.
+    pub seed: u64,
+    /// Latency and loss.
+    pub net: NetConfig,
+    /// Whether to record the trace ([`Cluster::write_trace`], [`Cluster::node_input`]).
+    pub trace: bool,
+}
+
+impl ClusterConfig {
+    /// `node_count` nodes, the given seed, no latency, no loss, no trace.
+    pub fn new(node_count: usize, seed: u64) -> ClusterConfig {
+        ClusterConfig {
+            node_count,
+            seed,
+            net: NetConfig::default(),
+            trace: false,
+        }
+    }
+}
+
+/// A message a node sent to a client (dest starting with 'c'), as the client sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientMessage {
+    /// When it was sent (and received: clients see no latency).
+    pub time: Instant,
+    /// The node that sent it.
+    pub src: String,
+    /// The client it is for.
+    pub dest: String,
+    /// Its body, `type`, `msg_id` and `in_reply_to` included.
+    pub body: Value,
+}
+
+/// Message counts of a run so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Node-to-node messages sent, lost ones included (Maelstrom's `:net :servers`).
+    pub server_msgs: u64,
+    /// Messages between nodes and services, both ways.
+    pub service_msgs: u64,
+    /// Messages between workload clients and nodes, both ways (`init` not included).
+    pub client_msgs: u64,
+    /// Node-to-node messages lost to partitions or to the loss rate.
+    pub dropped: u64,
+}
+
+/// A node and the simulator's bookkeeping for it.
+struct SimNode<H: Handler> {
+    node: Node<H>,
+    /// The earliest pending timer event for this node; a popped timer event at any other
+    /// time is stale and skipped.
+    timer_at: Option<Instant>,
+    /// Whether the node has answered `init` (its one allowed message to the init client).
+    init_answered: bool,
+}
+
+/// N instances of a Handler on one thread under a virtual clock, plus Maelstrom's services
+/// (seq-kv, lin-kv, lww-kv, lin-tso) at their usual ids, with a seeded network.
+///
+/// See the [module docs](crate::sim) for an example.
+pub struct Cluster<H: Handler> {
+    nodes: Vec<SimNode<H>>,
+    node_ids: Vec<String>,
+    /// Node id to index; looked up, never iterated (iteration order is not seeded).
+    index: HashMap<String, usize>,
+    /// Workload clients that have sent something: the client ids a node may write to.
+    clients: HashSet<String>,
+    services: Services,
+    net: Network,
+    queue: EventQueue,
+    now: Instant,
+    /// Events run at `now` so far, for the livelock guard.
+    events_at_now: u64,
+    stats: NetStats,
+    protocol_errors: Vec<String>,
+    errors_not_listed: u64,
+    trace: Option<Trace>,
+    seed: u64,
+    /// Reused copy of a node's output while it is routed.
+    scratch: Vec<u8>,
+}
+
+impl<H: Handler> fmt::Debug for Cluster<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("seed", &self.seed)
+            .field("now", &self.now)
+            .field("nodes", &self.node_ids)
+            .field("stats", &self.stats)
+            .field("protocol_errors", &self.protocol_errors.len())
+            .field("partitioned", &self.net.is_partitioned())
+            .finish()
+    }
+}
+
+impl<H: Handler> Cluster<H> {
+    /// Nodes n0..n{N-1}; each gets `init` at time 0 from client "c0" (the init client; its
+    /// init_ok is consumed; any later message to "c0" is a protocol error, like Maelstrom's
+    /// "Invalid dest"). Workload clients use ids c1, c2, ...
+    pub fn new(config: ClusterConfig, mut make_node: impl FnMut(usize) -> H) -> Cluster<H> {
+        let node_ids: Vec<String> = (0..config.node_count).map(|i| format!("n{i}")).collect();
+        let mut master = Rng::new(config.seed);
+        let mut cluster = Cluster {
+            nodes: (0..config.node_count)
+                .map(|i| SimNode {
+                    node: Node::new(make_node(i)),
+                    timer_at: None,
+                    init_answered: false,
+                })
+                .collect(),
+            index: node_ids.iter().cloned().zip(0..).collect(),
+            node_ids,
+            clients: HashSet::new(),
+            services: Services::new(master.fork(SERVICES_STREAM)),
+            net: Network::new(config.net, master.fork(NET_STREAM)),
+            queue: EventQueue::default(),
+            now: Instant::ZERO,
+            events_at_now: 0,
+            stats: NetStats::default(),
+            protocol_errors: Vec::new(),
+            errors_not_listed: 0,
+            trace: config.trace.then(|| Trace::new(config.node_count)),
+            seed: config.seed,
+            scratch: Vec::new(),
+        };
+        for node in 0..config.node_count {
+            cluster.schedule_init(node);
+        }
+        cluster
+    }
+
+    /// The nodes' ids, `n0` first.
+    pub fn node_ids(&self) -> &[String] {
+        &self.node_ids
+    }
+
+    /// The index of the node with this id, if there is one.
+    pub fn node_index(&self, node_id: &str) -> Option<usize> {
+        self.index.get(node_id).copied()
+    }
+
+    /// The virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The master seed of this run.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// A client request, delivered to node `dest` at the current time (no latency for
+    /// clients, not affected by partitions). `body` must be an object with "type" and "msg_id".
+    ///
+    /// # Panics
+    /// If `dest` is not one of the cluster's nodes (a bug in the workload).
+    pub fn send_client(&mut self, src: &str, dest: &str, body: &Value) {
+        let Some(node) = self.node_index(dest) else {
+            panic!("send_client: {dest} is not a node of this cluster");
+        };
+        if !self.clients.contains(src) {
+            self.clients.insert(src.to_owned());
+        }
+        self.stats.client_msgs += 1;
+        let line = envelope_line(src, dest, body);
+        self.queue.push(
+            self.now,
+            Event::ToNode {
+                node,
+                from: None,
+                line,
+            },
+        );
+    }
+
+    /// Runs every event with time <= `until` in (time, insertion order) order, then sets the
+    /// clock to `until`. Messages nodes send to clients are appended to `out`.
+    ///
+    /// # Panics
+    /// If more than [`MAX_EVENTS_PER_INSTANT`] events happen at one virtual instant: the
+    /// nodes are livelocked (say, two nodes answering each other forever with no latency).
+    pub fn run_until(&mut self, until: Instant, out: &mut Vec<ClientMessage>) {
+        while let Some(at) = self.queue.peek_time() {
+            if at > until {
+                break;
+            }
+            let Some((at, event)) = self.queue.pop() else {
+                break;
+            };
+            self.advance_to(at);
+            self.handle_event(event, out);
+        }
+        self.advance_to(until);
+    }
+
+    /// Time of the next pending event (delivery, node timer), if any. It may be early (a
+    /// superseded node timer, which does nothing when run), never late.
+    pub fn next_event_at(&self) -> Option<Instant> {
+        self.queue.peek_time()
+    }
+
+    /// Cuts the network between the groups (nodes in no group are isolated from all). Only
+    /// node<->node traffic is affected; services and clients stay reachable.
+    ///
+    /// # Panics
+    /// If a group names a node the cluster does not have (a bug in the caller).
+    pub fn partition(&mut self, groups: &[Vec<String>]) {
+        let groups: Vec<Vec<usize>> = groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|id| match self.node_index(id) {
+                        Some(index) => index,
+                        None => panic!("partition: {id} is not a node of this cluster"),
+                    })
+                    .collect()
+            })
+            .collect();
+        self.net.partition(self.nodes.len(), &groups);
+    }
+
+    /// Restores every node<->node link.
+    pub fn heal(&mut self) {
+        self.net.heal();
+    }
+
+    /// Whether a partition is in force.
+    pub fn is_partitioned(&self) -> bool {
+        self.net.is_partitioned()
+    }
+
+    /// Message counts so far.
+    pub fn stats(&self) -> NetStats {
+        self.stats
+    }
+
+    /// Maelstrom-style protocol violations seen so far: output lines that are not valid
+    /// messages, messages to ids that do not exist (including a second init_ok to "c0"), a
+    /// src that is not the node's own id. Any entry makes a run invalid. The first
+    /// [`MAX_PROTOCOL_ERRORS`] are kept; a last entry counts the rest.
+    pub fn protocol_errors(&self) -> &[String] {
+        &self.protocol_errors
+    }
+
+    /// The node at `index` (`n{index}`), to inspect its handler.
+    ///
+    /// # Panics
+    /// If there is no such node.
+    pub fn node(&self, index: usize) -> &Node<H> {
+        &self.nodes[index].node
+    }
+
+    /// The trace (when ClusterConfig::trace): one JSON line per delivered/dropped message,
+    /// {"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":..}, and a node's
+    /// input exactly as it saw it, replayable with `node < file`. Writes nothing when the
+    /// trace is off.
+    ///
+    /// # Errors
+    /// Whatever `out` returns.
+    pub fn write_trace(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.trace {
+            Some(trace) => trace.write(out),
+            None => Ok(()),
+        }
+    }
+
+    /// The lines node `node_id` received, in order and exactly as delivered (`init` first),
+    /// to replay with `target/release/examples/NODE < file`. Empty when the trace is off or
+    /// there is no such node.
+    pub fn node_input(&self, node_id: &str) -> Vec<String> {
+        match (&self.trace, self.node_index(node_id)) {
+            (Some(trace), Some(node)) => trace.node_input(node).to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn schedule_init(&mut self, node: usize) {
+        let body = serde_json::json!({
+            "type": "init",
+            "msg_id": 1,
+            "node_id": self.node_ids[node],
+            "node_ids": self.node_ids,
+        });
+        let line = envelope_line(INIT_CLIENT, &self.node_ids[node], &body);
+        let event = Event::ToNode {
+            node,
+            from: None,
+            line,
+        };
+        self.queue.push(Instant::ZERO, event);
+    }
+
+    /// Moves the clock forward (never back), counting events per instant for the livelock
+    /// guard.
+    fn advance_to(&mut self, at: Instant) {
+        if at > self.now {
+            self.now = at;
+            self.events_at_now = 0;
+        }
+    }
+
+    fn handle_event(&mut self, event: Event, out: &mut Vec<ClientMessage>) {
+        self.events_at_now += 1;
+        assert!(
+            self.events_at_now <= MAX_EVENTS_PER_INSTANT,
+            "livelock: more than {MAX_EVENTS_PER_INSTANT} events at {} (seed {})",
+            self.now,
+            self.seed
+        );
+        match event {
+            Event::ToNode { node, from, line } => self.deliver_to_node(node, from, &line, out),
+            Event::ToService {
+                service,
+                from,
+                line,
+            } => self.deliver_to_service(service, from, &line),
+            Event::Timer { node } => self.fire_timer(node, out),
+        }
+    }
+
+    fn deliver_to_node(
+        &mut self,
+        node: usize,
+        from: Option<usize>,
+        line: &str,
+        out: &mut Vec<ClientMessage>,
+    ) {
+        if from.is_some_and(|from| !self.net.connected(from, node)) {
+            self.stats.dropped += 1;
+            self.record(TraceEvent::Drop, line);
+            return;
+        }
+        self.record(TraceEvent::Deliver, line);
+        if let Some(trace) = &mut self.trace {
+            trace.record_input(node, line);
+        }
+        self.nodes[node].node.handle_line(self.now, line.as_bytes());
+        self.after_node_event(node, false, out);
+    }
+
+    fn fire_timer(&mut self, node: usize, out: &mut Vec<ClientMessage>) {
+        let now = self.now;
+        let sim = &mut self.nodes[node];
+        if sim.timer_at != Some(now) {
+            return; // superseded by an earlier timer event for this node
+        }
+        sim.timer_at = None;
+        let due = sim.node.next_deadline().is_some_and(|at| at <= now);
+        if due {
+            sim.node.handle_timeout(now);
+        }
+        self.after_node_event(node, due, out);
+    }
+
+    /// Routes what the node wrote, then makes sure a timer event is queued for its next
+    /// deadline.
+    fn after_node_event(&mut self, node: usize, timed_out: bool, out: &mut Vec<ClientMessage>) {
+        self.route_output(node, out);
+        self.reschedule_timer(node, timed_out);
+    }
+
+    fn reschedule_timer(&mut self, node: usize, timed_out: bool) {
+        let now = self.now;
+        let sim = &mut self.nodes[node];
+        let Some(mut deadline) = sim.node.next_deadline() else {
+            return;
+        };
+        if deadline <= now {
+            // Due now. Right after handle_timeout(now) that can only mean the node reported
+            // its deadline early; a microsecond later guarantees progress.
+            deadline = if timed_out {
+                now + Duration::from_micros(1)
+            } else {
+                now
+            };
+        }
+        if sim.timer_at.map_or(true, |queued| deadline < queued) {
+            // A later queued event for this node stays in the heap and is skipped as stale.
+            sim.timer_at = Some(deadline);
+            self.queue.push(deadline, Event::Timer { node });
+        }
+    }
+
+    fn record(&mut self, event: TraceEvent, line: &str) {
+        if let Some(trace) = &mut self.trace {
+            trace.record(self.now, event, line);
+        }
+    }
+}
