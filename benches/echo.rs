@@ -33,7 +33,10 @@ fn main() {
     }
     let ours = build_echo_example();
     let base = std::env::current_exe().expect("own path");
-    let candidates = [("maelstrom-loop", Target::ours(&ours)), ("hand-written", Target::baseline(&base))];
+    let candidates = [
+        ("maelstrom-loop", Target::ours(&ours)),
+        ("hand-written", Target::baseline(&base)),
+    ];
     println!("echo benchmark: {THROUGHPUT_MESSAGES} pipelined messages x {THROUGHPUT_RUNS} runs, {PING_PONGS} ping-pongs, {STARTUP_SPAWNS} spawns");
     let mut rows = Vec::new();
     for (name, target) in &candidates {
@@ -94,11 +97,20 @@ fn baseline_echo_loop() {
         }
         if let Ok(msg) = serde_json::from_slice::<InEnvelope>(&line) {
             next_id += 1;
-            let kind = if msg.body.kind == "init" { "init_ok" } else { "echo_ok" };
+            let kind = if msg.body.kind == "init" {
+                "init_ok"
+            } else {
+                "echo_ok"
+            };
             let reply = OutEnvelope {
                 src: msg.dest,
                 dest: msg.src,
-                body: OutBody { kind, echo: msg.body.echo, msg_id: next_id, in_reply_to: msg.body.msg_id },
+                body: OutBody {
+                    kind,
+                    echo: msg.body.echo,
+                    msg_id: next_id,
+                    in_reply_to: msg.body.msg_id,
+                },
             };
             let _ = serde_json::to_writer(&mut output, &reply);
             let _ = output.write_all(b"\n");
@@ -120,10 +132,16 @@ struct Target {
 
 impl Target {
     fn ours(path: &Path) -> Target {
-        Target { program: path.to_owned(), baseline: false }
+        Target {
+            program: path.to_owned(),
+            baseline: false,
+        }
     }
     fn baseline(path: &Path) -> Target {
-        Target { program: path.to_owned(), baseline: true }
+        Target {
+            program: path.to_owned(),
+            baseline: true,
+        }
     }
 
     fn spawn(&self, pinned: bool) -> Child {
@@ -138,7 +156,10 @@ impl Target {
             command.env("ECHO_BASELINE", "1");
         }
         command.env("MAELSTROM_LOG", "warn");
-        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         command.spawn().expect("spawn echo")
     }
 }
@@ -162,11 +183,19 @@ fn measure(target: &Target) -> Figures {
     let latency_us = ping_pong(target, false);
     let pinned_latency_us = has_taskset().then(|| ping_pong(target, true));
     let startup_us = startup(target);
-    Figures { throughput_per_sec: median(&mut rates), latency_us, pinned_latency_us, startup_us, peak_rss_kb }
+    Figures {
+        throughput_per_sec: median(&mut rates),
+        latency_us,
+        pinned_latency_us,
+        startup_us,
+        peak_rss_kb,
+    }
 }
 
 fn echo_line(i: u64) -> String {
-    format!(r#"{{"src":"c1","dest":"n1","body":{{"type":"echo","msg_id":{i},"echo":"Please echo {i}"}}}}"#)
+    format!(
+        r#"{{"src":"c1","dest":"n1","body":{{"type":"echo","msg_id":{i},"echo":"Please echo {i}"}}}}"#
+    )
 }
 
 /// Pipes all messages in from one thread while this one counts replies.
@@ -260,12 +289,19 @@ fn peak_rss_kb(pid: u32) -> u64 {
 }
 
 fn has_taskset() -> bool {
-    Command::new("taskset").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Pins this process to CPU `cpus`, or back to every CPU.
 fn pin_self(cpus: Option<&str>) {
-    let all = format!("0-{}", std::thread::available_parallelism().map_or(1, |n| n.get()) - 1);
+    let all = format!(
+        "0-{}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
+    );
     let list = cpus.map_or(all, str::to_owned);
     let _ = Command::new("taskset")
         .args(["-a", "-p", "-c", &list, &std::process::id().to_string()])
@@ -289,7 +325,12 @@ fn build_echo_example() -> PathBuf {
 
 fn stripped_size(path: &Path) -> u64 {
     let copy = std::env::temp_dir().join(format!("echo-stripped-{}", std::process::id()));
-    let stripped = Command::new("strip").arg("-o").arg(&copy).arg(path).status().is_ok_and(|s| s.success());
+    let stripped = Command::new("strip")
+        .arg("-o")
+        .arg(&copy)
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success());
     let file = if stripped { copy.as_path() } else { path };
     let size = std::fs::metadata(file).map_or(0, |m| m.len());
     let _ = std::fs::remove_file(&copy);
@@ -307,12 +348,22 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn report(rows: &[(&&str, Figures)]) {
-    println!("{:<16} {:>12} {:>10} {:>10} {:>12} {:>12} {:>11} {:>9}", "", "msgs/s", "p50 us", "p99 us", "pinned p50", "pinned p99", "startup us", "RSS kB");
+    println!(
+        "{:<16} {:>12} {:>10} {:>10} {:>12} {:>12} {:>11} {:>9}",
+        "", "msgs/s", "p50 us", "p99 us", "pinned p50", "pinned p99", "startup us", "RSS kB"
+    );
     for (name, f) in rows {
         let (pp50, pp99) = f.pinned_latency_us.unwrap_or((f64::NAN, f64::NAN));
         println!(
             "{:<16} {:>12.0} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>11.0} {:>9}",
-            name, f.throughput_per_sec, f.latency_us.0, f.latency_us.1, pp50, pp99, f.startup_us, f.peak_rss_kb
+            name,
+            f.throughput_per_sec,
+            f.latency_us.0,
+            f.latency_us.1,
+            pp50,
+            pp99,
+            f.startup_us,
+            f.peak_rss_kb
         );
     }
     if let [(_, ours), (_, base)] = rows {
@@ -320,7 +371,8 @@ fn report(rows: &[(&&str, Figures)]) {
             "ours/baseline: throughput {:.3}x, p50 {:+.1} us, pinned p50 {:+.1} us, startup {:.2}x",
             ours.throughput_per_sec / base.throughput_per_sec,
             ours.latency_us.0 - base.latency_us.0,
-            ours.pinned_latency_us.map_or(f64::NAN, |o| o.0) - base.pinned_latency_us.map_or(f64::NAN, |b| b.0),
+            ours.pinned_latency_us.map_or(f64::NAN, |o| o.0)
+                - base.pinned_latency_us.map_or(f64::NAN, |b| b.0),
             ours.startup_us / base.startup_us,
         );
     }

@@ -13,8 +13,9 @@
 use maelstrom_loop::{Ctx, Error, Handler, Message};
 use serde::Serialize;
 
-#[derive(Default)]
-struct UniqueIds {
+/// The node: a counter of ids handed out.
+#[derive(Debug, Default)]
+pub struct UniqueIds {
     /// Ids handed out by this node so far.
     issued: u64,
 }

@@ -93,10 +93,12 @@ pub mod cluster;
 pub mod history;
 pub mod net;
 mod queue;
+pub mod report;
 pub mod rng;
+pub mod runner;
 mod services;
 mod trace;
-// Merge point: `pub mod workload; pub mod runner; pub mod report;` (the workload side).
+pub mod workload;
 
 pub use cluster::{
     ClientMessage, Cluster, ClusterConfig, NetStats, INIT_CLIENT, MAX_EVENTS_PER_INSTANT,
