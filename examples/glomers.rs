@@ -14,6 +14,9 @@
 
 // Each included example's `main` goes unused here; their handlers are `pub` for this.
 #[allow(dead_code, unreachable_pub)]
+#[path = "broadcast.rs"]
+mod broadcast;
+#[allow(dead_code, unreachable_pub)]
 #[path = "echo.rs"]
 mod echo;
 #[allow(dead_code, unreachable_pub)]
@@ -42,6 +45,11 @@ type Row = (&'static str, fn(&RunConfig) -> Report);
 const ROWS: &[Row] = &[
     ("1", |c| run(c, |_| echo::Echo)),
     ("2", |c| run(c, |_| unique_ids::UniqueIds::default())),
+    ("3a", |c| run(c, |_| broadcast::Broadcast::default())),
+    ("3b", |c| run(c, |_| broadcast::Broadcast::default())),
+    ("3c", |c| run(c, |_| broadcast::Broadcast::default())),
+    ("3d", |c| run(c, |_| broadcast::Broadcast::default())),
+    ("3e", |c| run(c, |_| broadcast::Broadcast::default())),
     ("g-set", |c| run(c, |_| g_set::GSet::default())),
     ("4", |c| run(c, |_| g_counter::GCounter::default())),
     ("pn-counter", |c| {

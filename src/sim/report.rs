@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::check::CheckResult;
+use super::check::{CheckResult, Workload};
 use super::cluster::NetStats;
 use super::history::{History, OpKind};
 use super::runner::RunConfig;
@@ -41,7 +41,8 @@ pub struct Report {
     pub msgs_per_op: f64,
     /// Node-to-service messages per client operation.
     pub service_msgs_per_op: f64,
-    /// Latency of ok operations, virtual microseconds: median.
+    /// Latency of ok operations in virtual microseconds, median; for broadcast, the stable
+    /// latency of each value as Maelstrom reports it (see `stable_latencies_us`).
     pub latency_us_p50: u64,
     /// 95th percentile.
     pub latency_us_p95: u64,
@@ -75,6 +76,9 @@ impl Report {
         let (ops_ok, ops_fail, ops_info) =
             (count(OpKind::Ok), count(OpKind::Fail), count(OpKind::Info));
         let ops = (ops_ok + ops_fail + ops_info).max(1) as f64;
+        if config.workload == Workload::Broadcast {
+            latencies_us = stable_latencies_us(&history);
+        }
         latencies_us.sort_unstable();
         let quantile = |q: f64| {
             let i = ((latencies_us.len() as f64 - 1.0) * q).round().max(0.0) as usize;
@@ -140,6 +144,50 @@ impl Report {
             self.seed
         )
     }
+}
+
+/// For each acknowledged broadcast: the time from its invocation until the completion of
+/// the last read, invoked after it, that did not contain it (0 if every such read did).
+/// After that instant every read saw the value: it was stable.
+fn stable_latencies_us(history: &History) -> Vec<u64> {
+    let mut broadcasts = Vec::new();
+    let mut reads = Vec::new();
+    for (invoke, done) in history.pairs() {
+        let Some(done) = done
+            .map(|i| &history.ops[i])
+            .filter(|op| op.kind == OpKind::Ok)
+        else {
+            continue;
+        };
+        let start = &history.ops[invoke];
+        match start.f.as_str() {
+            "broadcast" => broadcasts.push((start.time, start.value.as_u64())),
+            "read" if !start.final_read => {
+                let values: std::collections::HashSet<u64> = done
+                    .value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_u64())
+                    .collect();
+                reads.push((start.time, done.time, values));
+            }
+            _ => {}
+        }
+    }
+    broadcasts
+        .iter()
+        .filter_map(|&(sent, value)| {
+            let value = value?;
+            let stable = reads
+                .iter()
+                .filter(|(invoked, _, values)| *invoked >= sent && !values.contains(&value))
+                .map(|(_, completed, _)| *completed)
+                .max()
+                .unwrap_or(sent);
+            Some((stable - sent).as_micros())
+        })
+        .collect()
 }
 
 impl fmt::Display for Report {
