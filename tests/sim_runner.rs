@@ -99,3 +99,100 @@ fn broken_nodes_fail_their_challenges() {
     let lonely = run(&challenge("4", 1), |_| LonelyCounter::default());
     assert!(!lonely.is_valid(), "{lonely}");
 }
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/g_counter.rs"]
+mod g_counter;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/g_set.rs"]
+mod g_set;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/txn_rw_register.rs"]
+mod txn_rw_register;
+
+#[test]
+fn crdt_and_transaction_nodes_pass_their_challenges_with_partitions() {
+    for seed in [1, 2] {
+        let report = run(&challenge("g-set", seed), |_| g_set::GSet::default());
+        assert!(report.is_valid(), "{report}");
+        let report = run(&challenge("4", seed), |_| g_counter::GCounter::default());
+        assert!(report.is_valid(), "{report}");
+        let report = run(&challenge("pn-counter", seed), |_| {
+            g_counter::pn_counter::PnCounter::default()
+        });
+        assert!(report.is_valid(), "{report}");
+        for name in ["6a", "6b", "6c"] {
+            let report = run(&challenge(name, seed), |_| {
+                txn_rw_register::TxnRwRegister::default()
+            });
+            assert!(report.is_valid(), "{report}");
+        }
+    }
+}
+
+/// A one-node lin-kv: a map; `stale` makes every read answer the previous value instead.
+#[derive(Default)]
+struct Registers {
+    values: std::collections::BTreeMap<u64, u64>,
+    previous: std::collections::BTreeMap<u64, u64>,
+    stale: bool,
+}
+
+impl Handler for Registers {
+    type Timer = ();
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        let key: u64 = msg.field("key")?;
+        let current = if self.stale {
+            self.previous.get(&key)
+        } else {
+            self.values.get(&key)
+        }
+        .copied();
+        match msg.kind() {
+            "read" => match current {
+                Some(value) => ctx.reply(msg, &json!({"type": "read_ok", "value": value})),
+                None => Err(Error::key_does_not_exist("no such key")),
+            },
+            "write" => {
+                self.set(key, msg.field("value")?);
+                ctx.reply(msg, &json!({"type": "write_ok"}))
+            }
+            _ => match self.values.get(&key).copied() {
+                None => Err(Error::key_does_not_exist("no such key")),
+                Some(v) if v != msg.field::<u64>("from")? => {
+                    Err(Error::precondition_failed("mismatch"))
+                }
+                Some(_) => {
+                    self.set(key, msg.field("to")?);
+                    ctx.reply(msg, &json!({"type": "cas_ok"}))
+                }
+            },
+        }
+    }
+}
+
+impl Registers {
+    fn set(&mut self, key: u64, value: u64) {
+        if let Some(old) = self.values.insert(key, value) {
+            self.previous.insert(key, old);
+        }
+    }
+}
+
+#[test]
+fn lin_kv_clients_and_checker_tell_a_register_from_a_stale_one() {
+    let mut config = challenge("lin-kv", 3);
+    config.node_count = 1;
+    config.nemesis = maelstrom_loop::sim::runner::Nemesis::None;
+    let good = run(&config, |_| Registers::default());
+    assert!(good.is_valid(), "{good}");
+    assert!(
+        good.ops_ok > 500 && good.ops_fail > 0,
+        "reads, writes and failed cas: {good}"
+    );
+    let stale = run(&config, |_| Registers {
+        stale: true,
+        ..Registers::default()
+    });
+    assert!(!stale.is_valid(), "{stale}");
+}
