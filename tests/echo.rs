@@ -110,3 +110,34 @@ fn regression_writer_hangs_up_right_after_writing_node_still_exits() {
         assert_eq!(rest.len() as u64, 1 + round * 7);
     }
 }
+
+/// `node < trace.jsonl` replays a recorded session: stdin is a regular file, which epoll
+/// refuses, so the driver falls back to blocking reads.
+#[test]
+fn stdin_from_a_regular_file_replays_the_session() {
+    let path = std::env::temp_dir().join(format!("echo-replay-{}.jsonl", std::process::id()));
+    let mut session = String::from(
+        r#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}"#,
+    );
+    for i in 2..=4 {
+        session.push_str(&format!("\n{{\"src\":\"c1\",\"dest\":\"n1\",\"body\":{{\"type\":\"echo\",\"msg_id\":{i},\"echo\":{i}}}}}"));
+    }
+    std::fs::write(&path, &session).unwrap();
+    let output = std::process::Command::new(common::example_path("echo"))
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "{output:?}");
+    let replies: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        replies.len(),
+        4,
+        "init_ok and three echo_ok, the last line had no newline"
+    );
+    assert_eq!(replies[3]["body"]["echo"], 4);
+}

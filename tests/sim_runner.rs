@@ -196,3 +196,109 @@ fn lin_kv_clients_and_checker_tell_a_register_from_a_stale_one() {
     });
     assert!(!stale.is_valid(), "{stale}");
 }
+
+/// A one-node kafka log: offsets 0, 1, 2 ... per key; `reuse` hands every send offset 0.
+#[derive(Default)]
+struct Log {
+    logs: std::collections::BTreeMap<String, Vec<u64>>,
+    committed: serde_json::Map<String, serde_json::Value>,
+    reuse: bool,
+}
+
+impl Handler for Log {
+    type Timer = ();
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        match msg.kind() {
+            "send" => {
+                let log = self.logs.entry(msg.field("key")?).or_default();
+                log.push(msg.field("msg")?);
+                let offset = if self.reuse { 0 } else { log.len() - 1 };
+                ctx.reply(msg, &json!({"type": "send_ok", "offset": offset}))
+            }
+            "poll" => {
+                let wanted: std::collections::BTreeMap<String, usize> = msg.field("offsets")?;
+                let mut msgs = serde_json::Map::new();
+                for (key, from) in wanted {
+                    let log = self.logs.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                    let entries: Vec<_> = log
+                        .iter()
+                        .enumerate()
+                        .skip(from)
+                        .map(|(o, m)| json!([o, m]))
+                        .collect();
+                    msgs.insert(key, json!(entries));
+                }
+                ctx.reply(msg, &json!({"type": "poll_ok", "msgs": msgs}))
+            }
+            "commit_offsets" => {
+                let offsets: serde_json::Map<String, serde_json::Value> = msg.field("offsets")?;
+                self.committed.extend(offsets);
+                ctx.reply(msg, &json!({"type": "commit_offsets_ok"}))
+            }
+            _ => ctx.reply(
+                msg,
+                &json!({"type": "list_committed_offsets_ok", "offsets": self.committed}),
+            ),
+        }
+    }
+}
+
+#[test]
+fn kafka_clients_and_checker_tell_a_log_from_one_that_reuses_offsets() {
+    let config = challenge("5a", 4);
+    let good = run(&config, |_| Log::default());
+    assert!(good.is_valid(), "{good}");
+    let sends = good.history.ops.iter().filter(|op| op.f == "send").count();
+    let polls = good.history.ops.iter().filter(|op| op.f == "poll").count();
+    assert!(sends > 1000 && polls > 1000, "sends {sends}, polls {polls}");
+    let broken = run(&config, |_| Log {
+        reuse: true,
+        ..Log::default()
+    });
+    assert!(!broken.is_valid(), "{broken}");
+}
+
+/// A one-node list-append store: serial, so strict-serializable; `forgetful` drops each
+/// key's first element from reads.
+#[derive(Default)]
+struct Lists {
+    lists: std::collections::BTreeMap<u64, Vec<u64>>,
+    forgetful: bool,
+}
+
+impl Handler for Lists {
+    type Timer = ();
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        let mut txn: Vec<(String, u64, serde_json::Value)> = msg.field("txn")?;
+        for (f, key, value) in &mut txn {
+            if f == "append" {
+                self.lists
+                    .entry(*key)
+                    .or_default()
+                    .push(value.as_u64().unwrap_or(0));
+            } else {
+                let skip = usize::from(self.forgetful);
+                *value = self
+                    .lists
+                    .get(key)
+                    .map_or(serde_json::Value::Null, |l| json!(l[skip.min(l.len())..]));
+            }
+        }
+        ctx.reply(msg, &json!({"type": "txn_ok", "txn": txn}))
+    }
+}
+
+#[test]
+fn list_append_clients_and_checker_tell_a_store_from_a_forgetful_one() {
+    let config = challenge("txn-list-append", 2);
+    let mut one = config.clone();
+    one.node_count = 1;
+    let good = run(&one, |_| Lists::default());
+    assert!(good.is_valid(), "{good}");
+    assert!(good.ops_ok > 500, "{good}");
+    let broken = run(&one, |_| Lists {
+        forgetful: true,
+        ..Lists::default()
+    });
+    assert!(!broken.is_valid(), "{broken}");
+}
