@@ -150,9 +150,7 @@ impl Handler for Broadcast {
                 ctx.reply(msg, &serde_json::json!({"type": "gossip_ok"}))
             }
             // Anything else is answered with not-supported (10).
-            other => Err(Error::not_supported(format!(
-                "unsupported message type `{other}`"
-            ))),
+            other => Err(Error::unsupported_type(other)),
         }
     }
 

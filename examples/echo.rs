@@ -38,9 +38,7 @@ impl Handler for Echo {
                 ctx.reply(msg, &EchoOk { echo })
             }
             // Anything else is answered with not-supported (10).
-            other => Err(Error::not_supported(format!(
-                "unsupported message type `{other}`"
-            ))),
+            other => Err(Error::unsupported_type(other)),
         }
     }
 }

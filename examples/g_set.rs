@@ -119,9 +119,7 @@ impl Handler for GSet {
                 })
             }
             // Anything else is answered with not-supported (10).
-            other => Err(Error::not_supported(format!(
-                "unsupported message type `{other}`"
-            ))),
+            other => Err(Error::unsupported_type(other)),
         }
     }
 

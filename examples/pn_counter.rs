@@ -146,9 +146,7 @@ impl<const NEGATIVE: bool> Handler for Counter<NEGATIVE> {
                     .receive(ctx, msg, |snapshot: Entry| entry.merge(snapshot))
             }
             // Anything else is answered with not-supported (10).
-            other => Err(Error::not_supported(format!(
-                "unsupported message type `{other}`"
-            ))),
+            other => Err(Error::unsupported_type(other)),
         }
     }
 

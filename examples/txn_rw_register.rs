@@ -202,9 +202,7 @@ impl Handler for TxnRwRegister {
                 Ok(())
             }
             // Anything else is answered with not-supported (10).
-            other => Err(Error::not_supported(format!(
-                "unsupported message type `{other}`"
-            ))),
+            other => Err(Error::unsupported_type(other)),
         }
     }
 

@@ -37,9 +37,7 @@ impl Handler for UniqueIds {
                 ctx.reply(msg, &GenerateOk { id: &id })
             }
             // Anything else is answered with not-supported (10).
-            other => Err(Error::not_supported(format!(
-                "unsupported message type `{other}`"
-            ))),
+            other => Err(Error::unsupported_type(other)),
         }
     }
 }

@@ -139,6 +139,12 @@ impl Error {
         Error::new(ErrorCode::NotSupported, text)
     }
 
+    /// Code 10 for a message type the node does not handle, naming it: the answer Maelstrom
+    /// expects for an unknown `type`.
+    pub fn unsupported_type(kind: &str) -> Error {
+        Error::not_supported(format!("unsupported message type `{kind}`"))
+    }
+
     /// Code 11, temporarily-unavailable.
     pub fn temporarily_unavailable(text: impl Into<Cow<'static, str>>) -> Error {
         Error::new(ErrorCode::TemporarilyUnavailable, text)

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
 
 /// Containers nested deeper than this inside a skipped value make the line malformed.
 pub const MAX_NESTING: usize = 128;
@@ -165,10 +165,7 @@ impl<'a> Message<'a> {
         let text = e.to_string();
         let unknown = format!("unknown variant `{}`", self.kind);
         if text.starts_with(&unknown) {
-            Error::new(
-                ErrorCode::NotSupported,
-                format!("unsupported message type `{}`", self.kind),
-            )
+            Error::unsupported_type(&self.kind)
         } else {
             Error::malformed(format!("malformed {} body: {text}", self.kind))
         }
@@ -487,6 +484,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     fn ok(line: &str) -> Message<'_> {
         Message::parse(line).unwrap_or_else(|r| panic!("{line}: {}", r.reason))
