@@ -26,6 +26,9 @@ mod g_counter;
 #[path = "g_set.rs"]
 mod g_set;
 #[allow(dead_code, unreachable_pub)]
+#[path = "kafka.rs"]
+mod kafka;
+#[allow(dead_code, unreachable_pub)]
 #[path = "txn_rw_register.rs"]
 mod txn_rw_register;
 #[allow(dead_code, unreachable_pub)]
@@ -55,6 +58,9 @@ const ROWS: &[Row] = &[
     ("pn-counter", |c| {
         run(c, |_| g_counter::pn_counter::PnCounter::default())
     }),
+    ("5a", |c| run(c, |_| kafka::Kafka::default())),
+    ("5b", |c| run(c, |_| kafka::Kafka::default())),
+    ("5c", |c| run(c, |_| kafka::Kafka::default())),
     ("6a", |c| {
         run(c, |_| txn_rw_register::TxnRwRegister::default())
     }),

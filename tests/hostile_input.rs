@@ -108,7 +108,7 @@ fn requests_before_init_get_error_11_and_init_still_works_after() {
 fn a_20_mb_line_is_dropped_and_a_4_mb_echo_is_answered() {
     let mut node = Proc::init("echo", "n1", &["n1"]);
     let mut huge = br#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":5,"echo":""#.to_vec();
-    huge.extend(std::iter::repeat_n(b'x', 20 << 20));
+    huge.extend(vec![b'x'; 20 << 20]);
     huge.extend_from_slice(b"\"}}\n");
     node.send_raw(&huge);
     let big = "y".repeat(4 << 20);
