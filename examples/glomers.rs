@@ -29,6 +29,9 @@ mod g_set;
 #[path = "kafka.rs"]
 mod kafka;
 #[allow(dead_code, unreachable_pub)]
+#[path = "txn_list_append.rs"]
+mod txn_list_append;
+#[allow(dead_code, unreachable_pub)]
 #[path = "txn_rw_register.rs"]
 mod txn_rw_register;
 #[allow(dead_code, unreachable_pub)]
@@ -69,6 +72,9 @@ const ROWS: &[Row] = &[
     }),
     ("6c", |c| {
         run(c, |_| txn_rw_register::TxnRwRegister::default())
+    }),
+    ("txn-list-append", |c| {
+        run(c, |_| txn_list_append::TxnListAppend::default())
     }),
 ];
 
