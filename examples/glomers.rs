@@ -29,6 +29,9 @@ mod g_set;
 #[path = "kafka.rs"]
 mod kafka;
 #[allow(dead_code, unreachable_pub)]
+#[path = "lin_kv.rs"]
+mod lin_kv;
+#[allow(dead_code, unreachable_pub)]
 #[path = "txn_list_append.rs"]
 mod txn_list_append;
 #[allow(dead_code, unreachable_pub)]
@@ -73,6 +76,7 @@ const ROWS: &[Row] = &[
     ("6c", |c| {
         run(c, |_| txn_rw_register::TxnRwRegister::default())
     }),
+    ("lin-kv", |c| run(c, |_| lin_kv::Raft::default())),
     ("txn-list-append", |c| {
         run(c, |_| txn_list_append::TxnListAppend::default())
     }),

@@ -1,0 +1,86 @@
+//! The Raft lin-kv node (MAELSTROM.md "Workloads": lin-kv) under the simulator's
+//! linearizability checker, with partitions, and the binary itself.
+
+mod common;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/lin_kv.rs"]
+mod lin_kv;
+
+use common::Proc;
+use lin_kv::Raft;
+use maelstrom_loop::sim::check::Validity;
+use maelstrom_loop::sim::net::Latency;
+use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
+use maelstrom_loop::Duration;
+use serde_json::json;
+
+#[test]
+fn linearizable_on_its_row_with_partitions() {
+    for seed in 1..=4 {
+        let mut config = RunConfig::challenge("lin-kv").unwrap();
+        config.seed = seed;
+        let report = run(&config, |_| Raft::default());
+        assert!(report.is_valid(), "{report}");
+        assert_eq!(report.check.validity, Validity::Valid);
+        assert!(report.ops_ok > 1000, "{report}");
+    }
+}
+
+/// Five nodes, random latency, a partition every 3 s: still linearizable, and the majority
+/// side keeps serving.
+#[test]
+fn five_nodes_exponential_latency_frequent_partitions() {
+    for seed in [7, 8] {
+        let mut config = RunConfig::challenge("lin-kv").unwrap();
+        config.seed = seed;
+        config.node_count = 5;
+        config.concurrency = 10;
+        config.latency = Latency::Exponential {
+            mean: Duration::from_millis(10),
+        };
+        config.nemesis = Nemesis::Partition {
+            interval: Duration::from_secs(3),
+        };
+        let report = run(&config, |_| Raft::default());
+        assert!(report.is_valid(), "{report}");
+        assert!(report.ops_ok > 500, "{report}");
+    }
+}
+
+#[test]
+fn the_binary_elects_itself_then_serves_reads_writes_and_cas() {
+    let mut node = Proc::init("lin_kv", "n0", &["n0"]);
+    // Until its election timeout passes, a lone node knows no leader: error 11, definite.
+    let mut written = false;
+    for _ in 0..40 {
+        let reply = node.request("n0", json!({"type": "write", "key": 1, "value": 5}));
+        if reply["type"] == "write_ok" {
+            written = true;
+            break;
+        }
+        assert_eq!(reply["code"], 11, "{reply}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(written, "no leader after 2 s");
+    assert_eq!(
+        node.request("n0", json!({"type": "read", "key": 1}))["value"],
+        5
+    );
+    assert_eq!(
+        node.request("n0", json!({"type": "read", "key": 2}))["code"],
+        20
+    );
+    assert_eq!(
+        node.request("n0", json!({"type": "cas", "key": 1, "from": 4, "to": 6}))["code"],
+        22
+    );
+    assert_eq!(
+        node.request("n0", json!({"type": "cas", "key": 1, "from": 5, "to": 6}))["type"],
+        "cas_ok"
+    );
+    assert_eq!(
+        node.request("n0", json!({"type": "read", "key": 1}))["value"],
+        6
+    );
+}
