@@ -43,7 +43,7 @@
 //!                 let EchoRequest { echo } = msg.body()?; // error 12 if malformed
 //!                 ctx.reply(msg, &EchoOk { echo })
 //!             }
-//!             other => Err(Error::not_supported(format!("unknown type {other}"))),
+//!             other => Err(Error::unsupported_type(other)),
 //!         }
 //!     }
 //! }
@@ -78,7 +78,7 @@
 //! #     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
 //! #         match msg.kind() {
 //! #             "echo" => { let EchoRequest { echo } = msg.body()?; ctx.reply(msg, &EchoOk { echo }) }
-//! #             other => Err(Error::not_supported(format!("unknown type {other}"))),
+//! #             other => Err(Error::unsupported_type(other)),
 //! #         }
 //! #     }
 //! # }
