@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release --example pn_counter
 //! maelstrom test -w pn-counter --bin target/release/examples/pn_counter --node-count 3 \
-//!     --time-limit 20 --rate 100 --nemesis partition
+//!     --time-limit 20 --rate 10 --nemesis partition
 //! ```
 //!
 //! The counter is two grow-only counters, each with one entry per node: the sum of the

@@ -13,7 +13,7 @@ mod harness;
 
 use g_counter::pn_counter::PnCounter;
 use g_counter::GCounter;
-use harness::{Faults, Process, Router};
+use harness::{challenge, harsher, run_available, Faults, Process, Router};
 use maelstrom_loop::{Duration, Handler};
 use serde_json::{json, Value};
 
@@ -205,4 +205,18 @@ fn g_counter_process_answers_init_add_read_and_malformed_adds() {
 #[test]
 fn pn_counter_process_answers_init_add_read_and_malformed_adds() {
     process_round_trip("pn_counter");
+}
+
+/// Challenge 4 and the pn-counter run in the simulator, as on their command lines and
+/// harsher: every final read is the acknowledged total, and every add and read is answered.
+#[test]
+fn simulated_counter_runs_are_valid() {
+    for seed in [11, 12] {
+        let report = run_available(&challenge("4", seed), |_| GCounter::default());
+        // One snapshot per busy tick per peer, whatever the rate: well under one per add.
+        assert!(report.msgs_per_op < 1.5, "{report}");
+        run_available(&harsher("4", seed), |_| GCounter::default());
+        run_available(&challenge("pn-counter", seed), |_| PnCounter::default());
+        run_available(&harsher("pn-counter", seed), |_| PnCounter::default());
+    }
 }

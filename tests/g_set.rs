@@ -12,7 +12,7 @@ mod harness;
 use std::collections::BTreeSet;
 
 use g_set::GSet;
-use harness::{Faults, Process, Router};
+use harness::{challenge, harsher, run_available, Faults, Process, Router};
 use maelstrom_loop::Duration;
 use serde_json::{json, Value};
 
@@ -231,4 +231,16 @@ fn process_answers_init_add_read_and_unknown_types() {
         (&reply["body"]["code"], &reply["body"]["in_reply_to"]),
         (&json!(10), &json!(4))
     );
+}
+
+/// The simulator's g-set run (MAELSTROM.md flags, partitions) and a harsher one: the set
+/// checker finds no lost or unexpected element, and gossip stays cheap.
+#[test]
+fn simulated_g_set_runs_are_valid_and_cheap() {
+    for seed in [11, 12] {
+        let report = run_available(&challenge("g-set", seed), |_| GSet::default());
+        // Idle ticks send nothing: about one batch and one ack per peer per busy tick.
+        assert!(report.msgs_per_op < 4.0, "{report}");
+        run_available(&harsher("g-set", seed), |_| GSet::default());
+    }
 }

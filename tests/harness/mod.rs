@@ -18,6 +18,9 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 
+use maelstrom_loop::sim::net::Latency;
+use maelstrom_loop::sim::report::Report;
+use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
 use maelstrom_loop::{Duration, Handler, Instant, Node};
 use serde_json::{json, Value};
 
@@ -356,4 +359,38 @@ fn example_path(name: &str) -> PathBuf {
         .and_then(|deps| deps.parent())
         .expect("target/<profile> directory");
     profile_dir.join("examples").join(name)
+}
+
+/// The simulator's run of `challenge` (MAELSTROM.md's flags) with a fixed `seed`.
+pub fn challenge(challenge: &str, seed: u64) -> RunConfig {
+    let mut config = RunConfig::challenge(challenge).expect("a known challenge");
+    config.seed = seed;
+    config
+}
+
+/// `challenge` made harder than its command line: five nodes, exponentially distributed
+/// latency (so gossip is reordered and slow), and a partition every two seconds.
+pub fn harsher(challenge_name: &str, seed: u64) -> RunConfig {
+    let mut config = challenge(challenge_name, seed);
+    config.name = format!("{challenge_name}-harsher");
+    config.node_count = 5;
+    config.concurrency = config.concurrency.max(5);
+    config.latency = Latency::Exponential {
+        mean: Duration::from_millis(30),
+    };
+    config.nemesis = Nemesis::Partition {
+        interval: Duration::from_secs(2),
+    };
+    config
+}
+
+/// Runs `config` and checks what every totally available node must show: the checker's
+/// verdict is valid, no protocol errors, and every request was answered `ok` (never
+/// refused, never timed out), partitions or not. Returns the report for more checks.
+pub fn run_available<H: Handler>(config: &RunConfig, make: impl FnMut(usize) -> H) -> Report {
+    let report = run(config, make);
+    assert!(report.is_valid(), "{report}");
+    assert_eq!((report.ops_fail, report.ops_info), (0, 0), "{report}");
+    assert!(report.ops_ok > 0, "{report}");
+    report
 }
