@@ -270,17 +270,17 @@ pub struct Process {
 const LINE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Process {
-    /// Starts `target/<profile>/examples/<name>`, building it first if it is missing.
+    /// Starts `target/<profile>/examples/<name>`, building it first: cargo does nothing when
+    /// the binary is fresh, and a stale one would test old code.
     pub fn spawn(name: &str) -> Process {
         let path = example_path(name);
-        if !path.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "--example", name])
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "cargo build --example {name} failed");
-        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build --example {name} failed");
         let mut child = Command::new(&path)
             .env("MAELSTROM_LOG", "warn")
             .stdin(Stdio::piped())
