@@ -495,6 +495,8 @@ fn strip_ids(mut body: Value) -> Value {
 
 impl Handler for Raft {
     type Timer = Tick;
+    /// Maelstrom's lin-kv clients wait ten times the mean latency, at least 1 s.
+    const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 
     fn on_init(&mut self, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
         self.last_heard = ctx.now();

@@ -186,8 +186,30 @@ impl<'a, H: Handler> Ctx<'a, H> {
         result
     }
 
+    /// Whether a Maelstrom client has stopped waiting for the answer to `to` (see
+    /// [`Handler::CLIENT_TIMEOUT`]); logs the dropped answer if so.
+    fn client_gave_up<T: ReplyTo + ?Sized>(&self, to: &T, in_reply_to: u64) -> bool {
+        let Some(received_at) = to.received_at() else {
+            return false;
+        };
+        let waited = self.core.now - received_at;
+        let patience = Duration::from_micros(H::CLIENT_TIMEOUT.as_micros() / 10 * 9);
+        let gave_up = to.src().starts_with('c') && waited >= patience;
+        if gave_up {
+            log::debug!(
+                "dropped the answer to {} msg_id {in_reply_to}: {} ms after the request, past \
+                 the client's timeout (a message to a closed client is Invalid dest)",
+                to.src(),
+                waited.as_micros() / 1000
+            );
+        }
+        gave_up
+    }
+
     /// Answers a request: `body` goes to its `src` with `in_reply_to` set to its `msg_id`
     /// (and a fresh `msg_id`). A request without `msg_id` expects no answer: nothing is sent.
+    /// Nor is anything sent to a Maelstrom client that has given up waiting (see
+    /// [`Handler::CLIENT_TIMEOUT`]).
     ///
     /// # Errors
     /// Code 13 if the body does not serialise to a JSON object; nothing is sent.
@@ -200,6 +222,9 @@ impl<'a, H: Handler> Ctx<'a, H> {
             log::debug!("not replying to {}: the request had no msg_id", to.src());
             return Ok(());
         };
+        if self.client_gave_up(to, in_reply_to) {
+            return Ok(());
+        }
         let core = &mut *self.core;
         let msg_id = core.rpcs.plain_msg_id();
         let src = std::mem::take(&mut core.node_id);
@@ -208,7 +233,8 @@ impl<'a, H: Handler> Ctx<'a, H> {
         result
     }
 
-    /// Answers a request with `{"type":"error","code":..,"text":..}`.
+    /// Answers a request with `{"type":"error","code":..,"text":..}`, unless the request had
+    /// no `msg_id` or came from a Maelstrom client that has given up waiting.
     pub fn reply_error<T: ReplyTo + ?Sized>(&mut self, to: &T, code: ErrorCode, text: &str) {
         let Some(in_reply_to) = to.msg_id() else {
             log::debug!(
@@ -217,6 +243,9 @@ impl<'a, H: Handler> Ctx<'a, H> {
             );
             return;
         };
+        if self.client_gave_up(to, in_reply_to) {
+            return;
+        }
         let core = &mut *self.core;
         let src = std::mem::take(&mut core.node_id);
         core.emit_error(

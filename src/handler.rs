@@ -10,6 +10,7 @@ use std::fmt;
 use crate::context::Ctx;
 use crate::error::Error;
 use crate::message::Message;
+use crate::time::Duration;
 
 /// A Maelstrom node's behaviour.
 ///
@@ -21,6 +22,15 @@ pub trait Handler: Sized + 'static {
     /// node without timers, or an enum when there are several kinds. Periodic timers hand
     /// out a clone at each firing.
     type Timer: Clone + fmt::Debug + 'static;
+
+    /// How long Maelstrom's clients wait for an answer: 5 s in most workloads, and in
+    /// lin-kv ten times the mean network latency, at least 1 s. A client that gives up is
+    /// closed, and Maelstrom treats a message to a closed client as "Invalid dest" and
+    /// stops reading the node that sent it. So [`Ctx::reply`](crate::Ctx::reply) and
+    /// [`Ctx::reply_error`](crate::Ctx::reply_error) drop (and log at debug) an answer to a
+    /// client (an id starting with `c`) once 90% of this has passed since the request
+    /// arrived; the client records the operation as indeterminate, as it would anyway.
+    const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Called once, after `init` was recorded and answered with `init_ok`.
     /// [`Ctx::node_id`], [`Ctx::node_ids`] and [`Ctx::peers`] are set by then; this is

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
+use crate::time::Instant;
 
 /// Containers nested deeper than this inside a skipped value make the line malformed.
 pub const MAX_NESTING: usize = 128;
@@ -34,6 +35,7 @@ pub struct Message<'a> {
     kind: Cow<'a, str>,
     msg_id: Option<u64>,
     in_reply_to: Option<u64>,
+    received_at: Instant,
 }
 
 /// Whom to answer: the `src` and `msg_id` of a request, owned, so that a reply can be sent
@@ -44,6 +46,9 @@ pub struct Origin {
     pub src: String,
     /// The request's `msg_id`, if it had one.
     pub msg_id: Option<u64>,
+    /// When the request arrived: a reply to a Maelstrom client that comes too late is
+    /// dropped (see [`Handler::CLIENT_TIMEOUT`](crate::Handler::CLIENT_TIMEOUT)).
+    pub received_at: Instant,
 }
 
 /// Anything a reply can be addressed to: a [`Message`] or an [`Origin`].
@@ -52,6 +57,11 @@ pub trait ReplyTo {
     fn src(&self) -> &str;
     /// The request's `msg_id`; without one there is no reply to send.
     fn msg_id(&self) -> Option<u64>;
+    /// When the request arrived, if known; [`Ctx::reply`](crate::Ctx::reply) uses it to
+    /// drop answers that a Maelstrom client has stopped waiting for.
+    fn received_at(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// Why a line was rejected, with whatever of the envelope could be read so that the sender
@@ -92,8 +102,20 @@ impl<'a> Message<'a> {
                 kind: kind.clone(),
                 msg_id: scan.msg_id,
                 in_reply_to: scan.in_reply_to,
+                received_at: Instant::ZERO,
             }),
         }
+    }
+
+    /// The same message, stamped with the time it arrived.
+    pub(crate) fn received(mut self, now: Instant) -> Message<'a> {
+        self.received_at = now;
+        self
+    }
+
+    /// When the node received this message (the driver's clock, or the simulator's).
+    pub fn received_at(&self) -> Instant {
+        self.received_at
     }
 
     /// The sender's id.
@@ -131,6 +153,7 @@ impl<'a> Message<'a> {
         Origin {
             src: self.src.to_string(),
             msg_id: self.msg_id,
+            received_at: self.received_at,
         }
     }
 
@@ -179,6 +202,9 @@ impl ReplyTo for Message<'_> {
     fn msg_id(&self) -> Option<u64> {
         self.msg_id
     }
+    fn received_at(&self) -> Option<Instant> {
+        Some(self.received_at)
+    }
 }
 
 impl ReplyTo for Origin {
@@ -187,6 +213,9 @@ impl ReplyTo for Origin {
     }
     fn msg_id(&self) -> Option<u64> {
         self.msg_id
+    }
+    fn received_at(&self) -> Option<Instant> {
+        Some(self.received_at)
     }
 }
 

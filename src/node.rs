@@ -66,7 +66,10 @@ impl<H: Handler> Node<H> {
                 let text = String::from_utf8_lossy(line);
                 let reason = format!("invalid UTF-8 at byte {}", e.valid_up_to());
                 match Message::parse(&text) {
-                    Ok(msg) => self.reject_message(&msg, Error::malformed(reason)),
+                    Ok(msg) => {
+                        let msg = msg.received(self.core.now);
+                        self.reject_message(&msg, Error::malformed(reason))
+                    }
                     Err(rejected) => self.reject_line(rejected, &reason),
                 }
             }
@@ -146,7 +149,7 @@ impl<H: Handler> Node<H> {
         }
         log::trace!("received {text}");
         match Message::parse(text) {
-            Ok(msg) => self.dispatch(&msg),
+            Ok(msg) => self.dispatch(&msg.received(self.core.now)),
             Err(rejected) => self.reject_line(rejected, ""),
         }
     }

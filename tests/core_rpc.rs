@@ -2,7 +2,7 @@
 //! reply, timeout, late reply, slot reuse), timers, handler errors and panics. Exact output
 //! is asserted, including that nothing more came out (MAELSTROM.md "Errors", "Init").
 
-use maelstrom_loop::{Ctx, Duration, Error, ErrorCode, Handler, Instant, Message, Node};
+use maelstrom_loop::{Ctx, Duration, Error, ErrorCode, Handler, Instant, Message, Node, Origin};
 use serde_json::{json, Value};
 
 #[derive(Clone, Debug)]
@@ -16,6 +16,7 @@ enum Tick {
 struct Probe {
     log: Vec<String>,
     counter: u64,
+    held: Vec<Origin>,
 }
 
 impl Handler for Probe {
@@ -54,6 +55,21 @@ impl Handler for Probe {
             "fail" => Err(Error::new(ErrorCode::PreconditionFailed, "nope")),
             "boom" => panic!("handler bug"),
             "count" => ctx.reply(msg, &json!({"type": "count_ok", "value": self.counter})),
+            "hold" => {
+                self.held.push(msg.origin());
+                Ok(())
+            }
+            "release" => {
+                let as_error: bool = msg.field("error")?;
+                for origin in std::mem::take(&mut self.held) {
+                    if as_error {
+                        ctx.reply_error(&origin, ErrorCode::Timeout, "late");
+                    } else {
+                        ctx.reply(&origin, &json!({"type": "hold_ok"}))?;
+                    }
+                }
+                Ok(())
+            }
             _ => Err(Error::not_supported("probe")),
         }
     }
@@ -277,4 +293,37 @@ fn a_reply_with_in_reply_to_zero_is_a_reply_not_a_request() {
     );
     assert!(node.handler().log.is_empty());
     assert_eq!(node.handler().counter, 0);
+}
+
+/// MAELSTROM.md "Traps": a client that gave up is closed, and a message to it is "Invalid
+/// dest". A deferred answer to a client (`c…`) is dropped from 90% of
+/// `Handler::CLIENT_TIMEOUT` (5 s here) after its request arrived; other nodes always get theirs.
+#[test]
+fn a_deferred_answer_to_a_client_that_gave_up_is_dropped_and_a_node_still_gets_its_own() {
+    for as_error in [false, true] {
+        let mut node = node();
+        let hold = |id: u64| json!({"type": "hold", "msg_id": id});
+        node.handle_line(ms(0), &line("c1", hold(1)));
+        node.handle_line(ms(0), &line("n2", hold(2)));
+        node.handle_line(ms(1), &line("c3", hold(3)));
+        assert!(take(&mut node).is_empty());
+        let release = json!({"type": "release", "error": as_error});
+        node.handle_line(ms(4_500), &line("n2", release));
+        let out = take(&mut node);
+        let answered: Vec<(&str, u64)> = out
+            .iter()
+            .map(|m| {
+                let body = &m["body"];
+                (
+                    m["dest"].as_str().unwrap(),
+                    body["in_reply_to"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            answered,
+            [("n2", 2), ("c3", 3)],
+            "c1 waited 4.5 s and is dropped; c3 waited 4.499 s (error replies: {as_error})"
+        );
+    }
 }
