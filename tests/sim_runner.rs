@@ -10,7 +10,7 @@ mod echo;
 mod unique_ids;
 
 use maelstrom_loop::sim::runner::{run, RunConfig};
-use maelstrom_loop::{Ctx, Error, Handler, Message};
+use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
 
 fn challenge(name: &str, seed: u64) -> RunConfig {
@@ -301,4 +301,46 @@ fn list_append_clients_and_checker_tell_a_store_from_a_forgetful_one() {
         ..Lists::default()
     });
     assert!(!broken.is_valid(), "{broken}");
+}
+
+/// Answers each echo 6 s late, from a timer; `PATIENT` says whether it believes clients wait
+/// an hour (so the library's guard lets the late answers through) or the default 5 s.
+struct SlowEcho<const PATIENT: bool>;
+
+impl<const PATIENT: bool> Handler for SlowEcho<PATIENT> {
+    type Timer = (Origin, serde_json::Value);
+    const CLIENT_TIMEOUT: Duration = if PATIENT {
+        Duration::from_secs(3_600)
+    } else {
+        Duration::from_secs(5)
+    };
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        let echo: serde_json::Value = msg.field("echo")?;
+        ctx.set_timer(Duration::from_secs(6), (msg.origin(), echo));
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer) -> Result<(), Error> {
+        let (origin, echo) = timer;
+        ctx.reply(&origin, &json!({"type": "echo_ok", "echo": echo}))
+    }
+}
+
+/// MAELSTROM.md "Traps": Maelstrom closes a client whose request timed out, and a message to
+/// a closed client stops Maelstrom reading the node. The runner closes timed-out clients and
+/// reports such messages; the library's guard keeps a node from sending them.
+#[test]
+fn answering_a_client_after_it_gave_up_is_a_protocol_error_that_the_library_prevents() {
+    let late = run(&challenge("1", 1), |_| SlowEcho::<true>);
+    assert!(!late.is_valid(), "{late}");
+    assert!(
+        late.protocol_errors
+            .iter()
+            .any(|e| e.contains("was closed (Invalid dest)")),
+        "{late}"
+    );
+    let guarded = run(&challenge("1", 1), |_| SlowEcho::<false>);
+    assert!(guarded.protocol_errors.is_empty(), "{guarded}");
+    assert_eq!(guarded.ops_ok, 0, "every echo timed out: {guarded}");
 }

@@ -119,6 +119,8 @@ pub struct Cluster<H: Handler> {
     index: HashMap<String, usize>,
     /// Workload clients that have sent something: the client ids a node may write to.
     clients: HashSet<String>,
+    /// Clients closed by [`Cluster::close_client`]: writing to one is "Invalid dest".
+    closed_clients: HashSet<String>,
     services: Services,
     net: Network,
     queue: EventQueue,
@@ -165,6 +167,7 @@ impl<H: Handler> Cluster<H> {
             index: node_ids.iter().cloned().zip(0..).collect(),
             node_ids,
             clients: HashSet::new(),
+            closed_clients: HashSet::new(),
             services: Services::new(master.fork(SERVICES_STREAM)),
             net: Network::new(config.net, master.fork(NET_STREAM)),
             queue: EventQueue::default(),
@@ -225,6 +228,16 @@ impl<H: Handler> Cluster<H> {
                 line,
             },
         );
+    }
+
+    /// Closes a client, as Maelstrom does when a client's request times out or fails
+    /// indefinitely (Jepsen treats its process as crashed): from now on a message to it is
+    /// a protocol error, like Maelstrom's "Invalid dest", which stops Maelstrom reading the
+    /// node that sent it.
+    pub fn close_client(&mut self, id: &str) {
+        if self.clients.remove(id) {
+            self.closed_clients.insert(id.to_owned());
+        }
     }
 
     /// Runs every event with time <= `until` in (time, insertion order) order, then sets the

@@ -2,8 +2,12 @@
 //! clients at a rate and concurrency, a partition nemesis, final reads, then the checker.
 //!
 //! Clients behave like Maelstrom's: each process is bound to one node and has at most one
-//! request in flight; a request unanswered after the client timeout is recorded as
-//! indeterminate and its process is replaced by a fresh one. Requests are started at
+//! request in flight; a request unanswered after the client timeout, or answered with an
+//! indefinite error, is recorded as indeterminate and its process is replaced by a fresh
+//! one. As in Maelstrom (where Jepsen closes the client of a crashed process), the old
+//! client id is closed and the new process gets a new id: a node that answers the old id
+//! later has sent to a node that no longer exists, which Maelstrom treats as "Invalid dest"
+//! and the run reports as a protocol error. Requests are started at
 //! exponentially spaced instants at `rate` per second overall; an instant with every process
 //! busy is skipped. Workloads with a final read heal the network, wait 10 s, then read every
 //! node (retrying each until it answers). Everything is seeded from `RunConfig::seed`.
@@ -159,9 +163,13 @@ struct InFlight {
 struct Clients {
     generator: Generator,
     history: History,
-    /// Per client slot: its current process id, or None while replaced.
+    /// Per client slot: its current process id.
     processes: Vec<u64>,
+    /// Per client slot: the client id its current process sends from (`c1`, `c2`, ...).
+    ids: Vec<String>,
     next_process: u64,
+    /// The number in the next fresh client id.
+    next_client: u64,
     /// (client id, msg_id) → request in flight.
     in_flight: BTreeMap<(String, u64), InFlight>,
     next_msg_id: u64,
@@ -171,13 +179,32 @@ struct Clients {
 }
 
 impl Clients {
-    fn client_id(slot: usize) -> String {
-        format!("c{}", slot + 1)
+    /// Adds a client slot with a fresh process and client id; returns the slot.
+    fn add_slot(&mut self) -> usize {
+        self.processes.push(self.next_process);
+        self.next_process += 1;
+        self.ids.push(format!("c{}", self.next_client));
+        self.next_client += 1;
+        self.processes.len() - 1
+    }
+
+    /// The slot's process crashed (an indeterminate outcome): Maelstrom closes its client,
+    /// and the slot goes on with a new process under a new client id.
+    fn replace_process<H: Handler>(&mut self, cluster: &mut Cluster<H>, slot: usize) {
+        cluster.close_client(&self.ids[slot]);
+        self.processes[slot] = self.next_process;
+        self.next_process += 1;
+        self.ids[slot] = format!("c{}", self.next_client);
+        self.next_client += 1;
+    }
+
+    fn slot_of(&self, client: &str) -> Option<usize> {
+        self.ids.iter().position(|id| id == client)
     }
 
     fn is_busy(&self, slot: usize) -> bool {
-        let client = Clients::client_id(slot);
-        self.in_flight.keys().any(|(c, _)| *c == client)
+        let client = &self.ids[slot];
+        self.in_flight.keys().any(|(c, _)| c == client)
     }
 
     fn send<H: Handler>(
@@ -200,7 +227,7 @@ impl Clients {
         self.next_msg_id += 1;
         let mut body = request.body.clone();
         body["msg_id"] = json!(self.next_msg_id);
-        let client = Clients::client_id(slot);
+        let client = self.ids[slot].clone();
         cluster.send_client(&client, node, &body);
         let deadline = now + self.timeout;
         let flight = InFlight {
@@ -214,7 +241,11 @@ impl Clients {
     }
 
     /// Records the answers; returns the slots of final reads that failed (to retry).
-    fn receive(&mut self, replies: &mut Vec<ClientMessage>) -> Vec<(usize, String)> {
+    fn receive<H: Handler>(
+        &mut self,
+        cluster: &mut Cluster<H>,
+        replies: &mut Vec<ClientMessage>,
+    ) -> Vec<(usize, String)> {
         let mut retry = Vec::new();
         for reply in replies.drain(..) {
             let Some(msg_id) = reply.body["in_reply_to"].as_u64() else {
@@ -225,7 +256,10 @@ impl Clients {
                 continue;
             };
             let Some(flight) = self.in_flight.remove(&(reply.dest.clone(), msg_id)) else {
-                continue; // an answer after the client gave up
+                continue; // a second answer to the same request
+            };
+            let Some(slot) = self.slot_of(&reply.dest) else {
+                continue; // unreachable: in-flight requests belong to open clients
             };
             match self
                 .generator
@@ -236,7 +270,10 @@ impl Clients {
                         self.latencies_us
                             .push((reply.time - flight.sent).as_micros());
                     } else if flight.final_read {
-                        retry.push((slot_of(&reply.dest), reply.src.clone()));
+                        retry.push((slot, reply.src.clone()));
+                    }
+                    if kind == OpKind::Info {
+                        self.replace_process(cluster, slot);
                     }
                     self.history
                         .push_completion(flight.process, kind, value, reply.time);
@@ -257,7 +294,11 @@ impl Clients {
     }
 
     /// Gives up on requests past their deadline: indeterminate, and a fresh process.
-    fn expire(&mut self, now: Instant) -> Vec<(usize, String)> {
+    fn expire<H: Handler>(
+        &mut self,
+        cluster: &mut Cluster<H>,
+        now: Instant,
+    ) -> Vec<(usize, String)> {
         let expired: Vec<(String, u64)> = self
             .in_flight
             .iter()
@@ -275,9 +316,10 @@ impl Clients {
                 flight.request.value.clone(),
                 now,
             );
-            let slot = slot_of(&key.0);
-            self.processes[slot] = self.next_process;
-            self.next_process += 1;
+            let Some(slot) = self.slot_of(&key.0) else {
+                continue; // unreachable: in-flight requests belong to open clients
+            };
+            self.replace_process(cluster, slot);
             if flight.final_read {
                 retry.push((slot, String::new()));
             }
@@ -288,13 +330,6 @@ impl Clients {
     fn earliest_deadline(&self) -> Option<Instant> {
         self.in_flight.values().map(|f| f.deadline).min()
     }
-}
-
-fn slot_of(client: &str) -> usize {
-    client
-        .trim_start_matches('c')
-        .parse::<usize>()
-        .map_or(0, |n| n.saturating_sub(1))
 }
 
 /// Runs `config` with nodes made by `make_node`, and checks the history.
@@ -359,17 +394,23 @@ fn new_clients(config: &RunConfig, master: &mut Rng) -> Clients {
     } else {
         CLIENT_TIMEOUT
     };
-    Clients {
+    let mut clients = Clients {
         generator: Generator::new(config.workload, master.fork(1)),
         history: History::new(),
-        processes: (0..concurrency as u64).collect(),
-        next_process: concurrency as u64,
+        processes: Vec::new(),
+        ids: Vec::new(),
+        next_process: 0,
+        next_client: 1,
         in_flight: BTreeMap::new(),
         next_msg_id: 0,
         schema_errors: Vec::new(),
         latencies_us: Vec::new(),
         timeout,
+    };
+    for _ in 0..concurrency {
+        clients.add_slot();
     }
+    clients
 }
 
 /// Maelstrom's broadcast clients first send every node a topology (a line of neighbours).
@@ -426,8 +467,8 @@ fn generate<H: Handler>(
         .min()
         .unwrap_or(end);
         cluster.run_until(wake, replies);
-        clients.receive(replies);
-        clients.expire(wake);
+        clients.receive(cluster, replies);
+        clients.expire(cluster, wake);
         if next_fault.is_some_and(|t| t <= wake) {
             toggle_partition(cluster, &mut nemesis_rng);
             next_fault = match config.nemesis {
@@ -487,16 +528,15 @@ fn final_phase<H: Handler>(
     let nodes = cluster.node_ids().to_vec();
     // Final reads use slots past the workload's, one per node.
     let first = clients.processes.len();
-    for (i, node) in nodes.iter().enumerate() {
-        clients.processes.push(clients.next_process);
-        clients.next_process += 1;
-        clients.send(cluster, first + i, node, read.clone(), true);
+    for node in &nodes {
+        let slot = clients.add_slot();
+        clients.send(cluster, slot, node, read.clone(), true);
     }
     for _ in 0..FINAL_ATTEMPTS {
         let wake = clients.earliest_deadline().unwrap_or(cluster.now());
         cluster.run_until(wake, replies);
-        let mut retry = clients.receive(replies);
-        retry.extend(clients.expire(wake));
+        let mut retry = clients.receive(cluster, replies);
+        retry.extend(clients.expire(cluster, wake));
         if clients.in_flight.is_empty() && retry.is_empty() {
             return;
         }
@@ -516,8 +556,8 @@ fn drive_until<H: Handler>(
     while cluster.now() < until {
         let wake = clients.earliest_deadline().map_or(until, |d| d.min(until));
         cluster.run_until(wake, replies);
-        clients.receive(replies);
-        clients.expire(wake);
+        clients.receive(cluster, replies);
+        clients.expire(cluster, wake);
     }
 }
 

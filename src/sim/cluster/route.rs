@@ -83,6 +83,10 @@ impl<H: Handler> Cluster<H> {
             Dest::Unknown => {
                 let what = match msg.dest() {
                     INIT_CLIENT => "sent to the init client after init_ok (Invalid dest)".into(),
+                    dest if self.closed_clients.contains(dest) => format!(
+                        "sent to client {dest:?} after it timed out or failed indefinitely and \
+                         was closed (Invalid dest): answer clients in time or not at all"
+                    ),
                     dest => format!("sent to {dest:?}, which does not exist (Invalid dest)"),
                 };
                 self.protocol_error(node, &what, text);
