@@ -12,8 +12,14 @@
 //! answers a client once the operation's entry is committed and applied; followers forward
 //! requests to the leader they know (error 11, definite, when they know none). A leader that
 //! steps down answers its waiting clients with code 0: their entries may still commit.
-//! Election timeouts are jittered per node and term by a hash, so simulated runs stay
-//! deterministic. No persistence: Maelstrom does not restart lin-kv nodes.
+//!
+//! Appends are pipelined: every tick the leader sends each follower the entries from its
+//! `next_index` on, whether or not earlier appends were answered, so neither heartbeats nor
+//! progress wait on a round trip however long the network makes it. Replies count for
+//! [`REPLY_TIMEOUT`] and teach the node the round-trip time, which stretches the election
+//! timeout on a slow network (a candidate must outlive its own vote requests). Election
+//! timeouts are jittered per node and term by a hash, so simulated runs stay deterministic.
+//! No persistence: Maelstrom does not restart lin-kv nodes.
 
 use std::collections::BTreeMap;
 
@@ -21,14 +27,18 @@ use maelstrom_loop::{Ctx, Duration, Error, ErrorCode, Handler, Instant, Message,
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// How often the timer ticks: heartbeats and election checks.
+/// How often the timer ticks: appends (or heartbeats) to every follower, election checks.
 pub const TICK: Duration = Duration::from_millis(25);
-/// Election timeout before jitter.
+/// Election timeout before jitter, on a fast network; at least twice the round trip.
 pub const ELECTION_BASE_MS: u64 = 300;
-/// Jitter added to the election timeout, at most.
+/// Jitter added to the election timeout, at most; at least one round trip.
 pub const ELECTION_JITTER_MS: u64 = 300;
-/// How long an append or vote request waits for its reply.
-pub const RPC_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long a vote or append request waits for its reply. Pipelined appends need no
+/// retransmission timer, so this only bounds how long a silent peer holds a continuation.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a follower waits for the leader's answer to a forwarded client request: as
+/// long as the client itself waits (lin-kv clients give up after 1 s at low latency).
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(1);
 /// At most this many entries per append request.
 pub const MAX_ENTRIES: usize = 128;
 
@@ -95,7 +105,8 @@ pub struct Raft {
     votes: usize,
     next_index: BTreeMap<String, usize>,
     match_index: BTreeMap<String, usize>,
-    in_flight: BTreeMap<String, bool>,
+    /// Smoothed round-trip time of vote and append requests, once one was answered.
+    rtt: Option<Duration>,
     /// Clients waiting on the leader: log index → (term of the entry, whom to answer).
     waiting: BTreeMap<usize, (u64, Origin)>,
 }
@@ -119,7 +130,7 @@ impl Default for Raft {
             votes: 0,
             next_index: BTreeMap::new(),
             match_index: BTreeMap::new(),
-            in_flight: BTreeMap::new(),
+            rtt: None,
             waiting: BTreeMap::new(),
         }
     }
@@ -152,7 +163,8 @@ impl Raft {
         ctx.node_ids().len() / 2 + 1
     }
 
-    /// Election timeout for this node and term: deterministic, different per node.
+    /// Election timeout for this node and term: deterministic, different per node, and
+    /// long enough for a vote request's round trip on the network as measured so far.
     fn election_timeout(&self, ctx: &Ctx<'_, Self>) -> Duration {
         let seed = ctx
             .node_id()
@@ -160,7 +172,19 @@ impl Raft {
             .fold(self.term.wrapping_mul(0x9E37_79B9_7F4A_7C15), |h, b| {
                 (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
             });
-        Duration::from_millis(ELECTION_BASE_MS + seed % ELECTION_JITTER_MS)
+        let rtt_ms = self.rtt.map_or(0, |rtt| rtt.as_micros() / 1000);
+        let base = ELECTION_BASE_MS.max(2 * rtt_ms);
+        let jitter = ELECTION_JITTER_MS.max(rtt_ms);
+        Duration::from_millis(base + seed % jitter)
+    }
+
+    /// Folds one measured round trip into the estimate (weight 1/8, as TCP does).
+    fn observe_rtt(&mut self, sample: Duration) {
+        let sample = sample.as_micros();
+        let smoothed = self
+            .rtt
+            .map_or(sample, |rtt| (rtt.as_micros() * 7 + sample) / 8);
+        self.rtt = Some(Duration::from_micros(smoothed));
     }
 
     /// Any message with a newer term makes this node a follower of that term.
@@ -200,13 +224,15 @@ impl Raft {
         };
         let body = json!({"type": "request_vote", "vote": request});
         let term = self.term;
+        let sent = ctx.now();
         for peer in ctx.peers().to_vec() {
             ctx.rpc(
                 &peer,
                 &body,
-                RPC_TIMEOUT,
+                REPLY_TIMEOUT,
                 move |node: &mut Raft, ctx, reply| {
                     let Ok(reply) = reply else { return Ok(()) };
+                    node.observe_rtt(ctx.now() - sent);
                     node.observe_term(ctx, reply.field("term")?);
                     if node.role == Role::Candidate
                         && node.term == term
@@ -233,7 +259,6 @@ impl Raft {
         for peer in ctx.peers() {
             self.next_index.insert(peer.clone(), next);
             self.match_index.insert(peer.clone(), 0);
-            self.in_flight.insert(peer.clone(), false);
         }
         log::info!("leader for term {}", self.term);
         self.log.push(Entry {
@@ -264,12 +289,11 @@ impl Raft {
         )
     }
 
-    /// Sends each peer without a request in flight the entries it lacks (or a heartbeat).
+    /// Sends each peer the entries from its `next_index` on (none: a heartbeat), whether
+    /// or not earlier appends were answered: replies are idempotent, and a lost request is
+    /// made good by the next tick's.
     fn replicate(&mut self, ctx: &mut Ctx<'_, Self>) {
         for peer in ctx.peers().to_vec() {
-            if self.in_flight.get(&peer).copied().unwrap_or(false) {
-                continue;
-            }
             let next = self
                 .next_index
                 .get(&peer)
@@ -288,13 +312,14 @@ impl Raft {
             let term = self.term;
             let body = json!({"type": "append_entries", "append": request});
             let to = peer.clone();
-            let sent = ctx.rpc(
+            let sent = ctx.now();
+            let result = ctx.rpc(
                 &to,
                 &body,
-                RPC_TIMEOUT,
+                REPLY_TIMEOUT,
                 move |node: &mut Raft, ctx, reply| {
-                    node.in_flight.insert(peer.clone(), false);
                     let Ok(reply) = reply else { return Ok(()) };
+                    node.observe_rtt(ctx.now() - sent);
                     node.observe_term(ctx, reply.field("term")?);
                     if node.role != Role::Leader || node.term != term {
                         return Ok(());
@@ -308,8 +333,8 @@ impl Raft {
                     Ok(())
                 },
             );
-            if sent.is_ok() {
-                self.in_flight.insert(to, true);
+            if let Err(e) = result {
+                log::warn!("append to {to} not sent: {e}");
             }
         }
     }
@@ -327,11 +352,13 @@ impl Raft {
             self.next_index.insert(peer.to_owned(), *entry + 1);
             self.advance_commit(ctx);
         } else {
-            // The follower's log ends at or before `matched`: back off to just after it.
+            // The follower's log ends at or before `matched`: back off to just after it, but
+            // not below what it is known to hold (a stale refusal of a pipelined request).
             let next = self.next_index.get(peer).copied().unwrap_or(1);
+            let known = self.match_index.get(peer).copied().unwrap_or(0);
             self.next_index.insert(
                 peer.to_owned(),
-                (matched + 1).min(next.saturating_sub(1)).max(1),
+                (matched + 1).min(next.saturating_sub(1)).max(known + 1),
             );
         }
     }
@@ -463,7 +490,7 @@ impl Raft {
         ctx.rpc(
             &leader,
             &body,
-            RPC_TIMEOUT.saturating_mul(4),
+            FORWARD_TIMEOUT,
             move |_: &mut Raft, ctx, reply| match reply {
                 Ok(answer) => {
                     let body: Value =

@@ -48,6 +48,20 @@ fn five_nodes_exponential_latency_frequent_partitions() {
     }
 }
 
+/// Regression: appends used to wait for their reply under a 250 ms timeout, so once a round
+/// trip took longer (latency 150 ms and up) no acknowledgement ever counted and the leader
+/// committed nothing. Pipelined appends and RTT-scaled elections keep it serving.
+#[test]
+fn a_slow_network_still_commits_and_no_client_is_answered_after_it_gave_up() {
+    for (latency_ms, min_ok) in [(150, 80), (200, 60), (300, 15)] {
+        let mut config = RunConfig::challenge("lin-kv").unwrap();
+        config.latency = Latency::Fixed(Duration::from_millis(latency_ms));
+        let report = run(&config, |_| Raft::default());
+        assert!(report.is_valid(), "latency {latency_ms} ms: {report}");
+        assert!(report.ops_ok >= min_ok, "latency {latency_ms} ms: {report}");
+    }
+}
+
 #[test]
 fn the_binary_elects_itself_then_serves_reads_writes_and_cas() {
     let mut node = Proc::init("lin_kv", "n0", &["n0"]);
