@@ -7,7 +7,14 @@
 //! cargo run --release --example glomers -- --only 3d,4       # some challenges
 //! cargo run --release --example glomers -- --seed 7 --verbose
 //! cargo run --release --example glomers -- --only 4 --trace sim-out   # trace + node inputs
+//! cargo run --release --example glomers -- --node-count 7 --latency 50 --nemesis partition --seeds 20
 //! ```
+//!
+//! The overrides take Maelstrom's flag names and apply to every row that runs: `--node-count`,
+//! `--time-limit` (seconds), `--rate`, `--concurrency` (a number, or `2n` for twice the node
+//! count), `--latency` (mean milliseconds), `--latency-dist` (`constant`, `uniform` on
+//! `[0, 2 x mean]`, `exponential`), `--nemesis partition|none`. `--seeds N` runs each row
+//! with seeds `seed .. seed + N` and prints a row per seed.
 //!
 //! Each node is the very example binary's handler, included as a module: what runs here is
 //! what Maelstrom would run.
@@ -44,8 +51,10 @@ mod unique_ids;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::report::Report;
-use maelstrom_loop::sim::runner::{run, RunConfig};
+use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
+use maelstrom_loop::Duration;
 
 /// One row of the suite: a challenge and the node that answers it.
 type Row = (&'static str, fn(&RunConfig) -> Report);
@@ -84,26 +93,126 @@ const ROWS: &[Row] = &[
 
 struct Options {
     seed: u64,
+    seeds: u64,
     only: Option<Vec<String>>,
     trace: Option<PathBuf>,
     verbose: bool,
+    overrides: Overrides,
+}
+
+/// Maelstrom-style settings that replace a challenge's own, for harsher runs.
+#[derive(Default)]
+struct Overrides {
+    node_count: Option<usize>,
+    time_limit_secs: Option<u64>,
+    rate: Option<f64>,
+    /// Client processes per node (`2n`) or in all.
+    concurrency: Option<Concurrency>,
+    latency_ms: Option<u64>,
+    latency_dist: Option<String>,
+    nemesis: Option<Nemesis>,
+}
+
+#[derive(Clone, Copy)]
+enum Concurrency {
+    PerNode(usize),
+    Total(usize),
+}
+
+impl Overrides {
+    fn apply(&self, config: &mut RunConfig) {
+        if let Some(nodes) = self.node_count {
+            // A challenge's concurrency is a multiple of its node count: keep the multiple.
+            let per_node = config.concurrency.div_ceil(config.node_count.max(1));
+            config.node_count = nodes;
+            config.concurrency = per_node * nodes;
+        }
+        if let Some(secs) = self.time_limit_secs {
+            config.time_limit = Duration::from_secs(secs);
+        }
+        if let Some(rate) = self.rate {
+            config.rate = rate;
+        }
+        match self.concurrency {
+            Some(Concurrency::PerNode(k)) => config.concurrency = k * config.node_count,
+            Some(Concurrency::Total(n)) => config.concurrency = n,
+            None => {}
+        }
+        if let Some(nemesis) = self.nemesis {
+            config.nemesis = nemesis;
+        }
+        let mean = match (self.latency_ms, &config.latency) {
+            (Some(ms), _) => Duration::from_millis(ms),
+            (None, Latency::Fixed(d)) => *d,
+            (None, _) => return,
+        };
+        config.latency = match self.latency_dist.as_deref() {
+            Some("uniform") => Latency::Uniform {
+                min: Duration::ZERO,
+                max: mean.saturating_mul(2),
+            },
+            Some("exponential") => Latency::Exponential { mean },
+            _ => Latency::Fixed(mean),
+        };
+    }
+}
+
+fn parse_concurrency(text: &str) -> Result<Concurrency, String> {
+    let bad = |e: std::num::ParseIntError| format!("--concurrency {text}: {e}");
+    match text.strip_suffix('n') {
+        Some("") => Ok(Concurrency::PerNode(1)),
+        Some(k) => k.parse().map(Concurrency::PerNode).map_err(bad),
+        None => text.parse().map(Concurrency::Total).map_err(bad),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e| format!("{flag} {text}: {e}"))
 }
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
         seed: 1,
+        seeds: 1,
         only: None,
         trace: None,
         verbose: false,
+        overrides: Overrides::default(),
     };
+    let over = &mut options.overrides;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+        let flag = arg.as_str();
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag {
+            "--seed" => options.seed = parse_number(flag, &value()?)?,
+            "--seeds" => options.seeds = parse_number::<u64>(flag, &value()?)?.max(1),
             "--only" => options.only = Some(value()?.split(',').map(str::to_owned).collect()),
             "--trace" => options.trace = Some(PathBuf::from(value()?)),
             "--verbose" => options.verbose = true,
+            "--node-count" => over.node_count = Some(parse_number(flag, &value()?)?),
+            "--time-limit" => over.time_limit_secs = Some(parse_number(flag, &value()?)?),
+            "--rate" => over.rate = Some(parse_number(flag, &value()?)?),
+            "--concurrency" => over.concurrency = Some(parse_concurrency(&value()?)?),
+            "--latency" => over.latency_ms = Some(parse_number(flag, &value()?)?),
+            "--latency-dist" => match value()?.as_str() {
+                dist @ ("constant" | "uniform" | "exponential") => {
+                    over.latency_dist = Some(dist.to_owned())
+                }
+                other => return Err(format!("--latency-dist {other}: not a distribution")),
+            },
+            "--nemesis" => {
+                over.nemesis = Some(match value()?.as_str() {
+                    "partition" => Nemesis::Partition {
+                        interval: Duration::from_secs(5),
+                    },
+                    "none" => Nemesis::None,
+                    other => return Err(format!("--nemesis {other}: use partition or none")),
+                })
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other}; see the header of examples/glomers.rs"
@@ -151,19 +260,22 @@ fn main() -> ExitCode {
         let Some(mut config) = RunConfig::challenge(name) else {
             continue;
         };
-        config.seed = options.seed;
+        options.overrides.apply(&mut config);
         config.trace = options.trace.is_some();
-        let report = run_row(&config);
-        println!("{}", report.table_row());
-        if options.verbose || !report.is_valid() {
-            println!("{report}");
-        }
-        if let Some(dir) = &options.trace {
-            if let Err(e) = write_trace(dir, &report) {
-                eprintln!("could not write the trace of {name}: {e}");
+        for seed in options.seed..options.seed.saturating_add(options.seeds) {
+            config.seed = seed;
+            let report = run_row(&config);
+            println!("{}", report.table_row());
+            if options.verbose || !report.is_valid() {
+                println!("{report}");
             }
+            if let Some(dir) = &options.trace {
+                if let Err(e) = write_trace(dir, &report) {
+                    eprintln!("could not write the trace of {name}: {e}");
+                }
+            }
+            all_valid &= report.is_valid();
         }
-        all_valid &= report.is_valid();
     }
     if all_valid {
         ExitCode::SUCCESS
