@@ -231,7 +231,10 @@ impl Inbox {
     ///
     /// # Errors
     /// Code 12 (malformed-request) if the body is not a batch of `T`: nothing is applied
-    /// and the error goes back to the sender. Code 13 if the ack cannot be encoded.
+    /// and the error goes back to the sender. Code 10 (not-supported) if the sender is not
+    /// one of this node's peers (a client, a service, or the node itself): gossip from
+    /// outside the cluster would forge another node's updates. Code 13 if the ack cannot
+    /// be encoded.
     pub fn receive<'m, H, T, F>(
         &mut self,
         ctx: &mut Ctx<'_, H>,
@@ -243,6 +246,12 @@ impl Inbox {
         T: Deserialize<'m>,
         F: FnMut(T),
     {
+        if !ctx.peers().iter().any(|peer| peer == msg.src()) {
+            return Err(Error::not_supported(format!(
+                "{BATCH_TYPE} from {}, which is not a peer of this node",
+                msg.src()
+            )));
+        }
         let batch: BatchIn<T> = msg.body()?;
         let watermark = self.watermarks.entry(msg.src().to_owned()).or_insert(0);
         if let Some(skip) = watermark.checked_sub(batch.from) {
@@ -476,5 +485,26 @@ mod tests {
             ),
             (4, 0)
         );
+    }
+
+    /// Hostile input: a batch from a client, a stranger or the node itself would forge a
+    /// peer's updates; it is refused with code 10 and nothing is applied or acknowledged.
+    #[test]
+    fn inbox_refuses_batches_from_anyone_but_a_peer() {
+        let mut node = node(&["n1", "n2"]);
+        for (i, src) in ["c1", "n9", "n0", "lin-kv"].into_iter().enumerate() {
+            let body = json!({"type": BATCH_TYPE, "msg_id": i + 1, "from": 0, "items": [5]});
+            feed(&mut node, 0, src, body);
+            let out = drain(&mut node);
+            assert_eq!(out.len(), 1, "{src}");
+            assert_eq!(out[0].0, src);
+            assert_eq!(
+                (&out[0].1["type"], &out[0].1["code"]),
+                (&json!("error"), &json!(10)),
+                "{src}"
+            );
+        }
+        assert!(node.handler().applied.is_empty());
+        assert_eq!(node.handler().inbox.watermark("c1"), 0);
     }
 }
