@@ -38,10 +38,13 @@ fn main() {
         ("hand-written", Target::baseline(&base)),
     ];
     println!("echo benchmark: {THROUGHPUT_MESSAGES} pipelined messages x {THROUGHPUT_RUNS} runs, {PING_PONGS} ping-pongs, {STARTUP_SPAWNS} spawns");
-    let mut rows = Vec::new();
-    for (name, target) in &candidates {
-        rows.push((name, measure(target)));
-    }
+    let targets: Vec<&Target> = candidates.iter().map(|(_, target)| target).collect();
+    let figures = measure(&targets);
+    let rows: Vec<(&&str, Figures)> = candidates
+        .iter()
+        .map(|(name, _)| name)
+        .zip(figures)
+        .collect();
     report(&rows);
     println!("echo binary: {} bytes stripped", stripped_size(&ours));
 }
@@ -172,24 +175,29 @@ struct Figures {
     peak_rss_kb: u64,
 }
 
-fn measure(target: &Target) -> Figures {
-    let mut rates = Vec::new();
-    let mut peak_rss_kb = 0;
+/// Measures every target; throughput runs alternate between them, so that load from other
+/// processes on a shared machine falls on all of them alike.
+fn measure(targets: &[&Target]) -> Vec<Figures> {
+    let mut rates = vec![Vec::new(); targets.len()];
+    let mut peak_rss_kb = vec![0; targets.len()];
     for _ in 0..THROUGHPUT_RUNS {
-        let (rate, rss) = throughput(target);
-        rates.push(rate);
-        peak_rss_kb = peak_rss_kb.max(rss);
+        for (i, target) in targets.iter().enumerate() {
+            let (rate, rss) = throughput(target);
+            rates[i].push(rate);
+            peak_rss_kb[i] = peak_rss_kb[i].max(rss);
+        }
     }
-    let latency_us = ping_pong(target, false);
-    let pinned_latency_us = has_taskset().then(|| ping_pong(target, true));
-    let startup_us = startup(target);
-    Figures {
-        throughput_per_sec: median(&mut rates),
-        latency_us,
-        pinned_latency_us,
-        startup_us,
-        peak_rss_kb,
-    }
+    targets
+        .iter()
+        .zip(rates.iter_mut().zip(peak_rss_kb))
+        .map(|(target, (rates, peak_rss_kb))| Figures {
+            throughput_per_sec: median(rates),
+            latency_us: ping_pong(target, false),
+            pinned_latency_us: has_taskset().then(|| ping_pong(target, true)),
+            startup_us: startup(target),
+            peak_rss_kb,
+        })
+        .collect()
 }
 
 fn echo_line(i: u64) -> String {
