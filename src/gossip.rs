@@ -3,13 +3,17 @@
 //! Each node numbers its own updates 0, 1, 2, ... as it makes them ([`Outbox::push`]) and
 //! delivers them to every peer directly (full mesh, no relaying). A periodic
 //! [`Outbox::flush`] sends each peer one batch, the updates from its cumulative ack onwards,
-//! as an RPC; at most one batch per peer is in flight. The peer's [`Inbox`] keeps, per
+//! as an RPC; a peer gets a new batch once the last one is acknowledged, or once it has
+//! waited the ack timeout. The peer's [`Inbox`] keeps, per
 //! origin, how many of that origin's updates it holds without a gap (its watermark),
 //! applies only the ones beyond it, and answers with the new watermark. The sender moves
 //! that peer's cursor and forgets updates once every peer holds them.
 //!
-//! A lost batch or ack costs one RPC timeout, then the batch is sent again from the last
-//! ack; duplicates and reordering are absorbed by the watermark. So every update is applied
+//! A lost batch or ack costs one ack timeout, then the batch is sent again from the last
+//! ack. An ack still counts when it comes later than that (a slow network, not a lost
+//! message): each batch's continuation waits [`ACK_PATIENCE_FACTOR`] times the ack timeout,
+//! and cumulative acks are valid whenever they arrive. Duplicates and reordering are
+//! absorbed by the watermark. So every update is applied
 //! exactly once and in its origin's order at every peer, as soon as the network lets one
 //! batch and its ack through: the property a grow-only set, a counter or a replicated log
 //! needs to converge after a partition heals.
@@ -29,7 +33,7 @@ use crate::context::Ctx;
 use crate::error::Error;
 use crate::handler::Handler;
 use crate::message::Message;
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
 
 /// The `type` of a batch; answered with [`ACK_TYPE`].
 pub const BATCH_TYPE: &str = "gossip";
@@ -40,10 +44,15 @@ pub const ACK_TYPE: &str = "gossip_ok";
 /// At most this many updates go in one batch unless [`Outbox::with_limits`] says otherwise.
 pub const DEFAULT_MAX_BATCH: usize = 1024;
 
-/// How long a batch waits for its ack before it may be sent again, unless
-/// [`Outbox::with_limits`] says otherwise. Long enough for a round trip at Maelstrom's
-/// usual latencies, short enough that a healed partition is caught up within a second.
+/// How long a batch waits for its ack before the peer is sent a batch again, unless
+/// [`Outbox::with_limits`] says otherwise: short enough that a healed partition is caught up
+/// within a second. A slower ack still counts (see [`ACK_PATIENCE_FACTOR`]).
 pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// A batch's ack counts if it comes within this many ack timeouts; so a round trip of up to
+/// 8 s makes progress (with one batch resent per ack timeout meanwhile), and a silent peer
+/// holds at most this many pending continuations.
+pub const ACK_PATIENCE_FACTOR: u64 = 8;
 
 /// How far one peer has got with this node's updates.
 #[derive(Debug)]
@@ -51,8 +60,8 @@ struct PeerCursor {
     id: String,
     /// Updates below this number are acknowledged by the peer.
     acked: u64,
-    /// Whether a batch to this peer awaits its ack (or its timeout).
-    in_flight: bool,
+    /// When the last batch to this peer was sent, while no ack has come since.
+    awaiting_since: Option<Instant>,
 }
 
 /// A node's own updates, kept until every peer has acknowledged them, and each peer's
@@ -83,8 +92,8 @@ impl<T> Outbox<T> {
         Outbox::default()
     }
 
-    /// An empty outbox sending at most `max_batch` updates (at least one) per batch and
-    /// waiting `ack_timeout` for each ack.
+    /// An empty outbox sending at most `max_batch` updates (at least one) per batch, and
+    /// sending a peer a batch again when `ack_timeout` passes without an ack.
     pub fn with_limits(max_batch: usize, ack_timeout: Duration) -> Outbox<T> {
         Outbox {
             base: 0,
@@ -124,8 +133,9 @@ impl<T> Outbox<T> {
         self.items.is_empty()
     }
 
-    /// The outcome of a batch to the peer at `index`: an ack moves its cursor, anything
-    /// else (timeout, error reply) just frees it to be sent again.
+    /// The outcome of a batch to the peer at `index`: an ack moves its cursor and frees the
+    /// peer for the next batch; anything else (an error reply, or no ack within the
+    /// patience) leaves the resend to the ack timeout.
     fn settle(&mut self, index: usize, outcome: Result<Message<'_>, Error>) {
         let pushed = self.pushed();
         let Some(cursor) = self.peers.as_mut().and_then(|peers| peers.get_mut(index)) else {
@@ -135,10 +145,12 @@ impl<T> Outbox<T> {
             );
             return;
         };
-        cursor.in_flight = false;
         match outcome.and_then(|ack| ack.field::<u64>("upto")) {
             // An ack beyond what we ever pushed comes from a confused peer: clamp it.
-            Ok(upto) => cursor.acked = cursor.acked.max(upto.min(pushed)),
+            Ok(upto) => {
+                cursor.acked = cursor.acked.max(upto.min(pushed));
+                cursor.awaiting_since = None;
+            }
             // Lost in a partition, or the peer could not read the batch: resent next flush.
             Err(e) => log::debug!("gossip batch to {} not acknowledged: {e}", cursor.id),
         }
@@ -156,9 +168,10 @@ impl<T> Outbox<T> {
 }
 
 impl<T: Serialize + 'static> Outbox<T> {
-    /// Sends every peer that has unacknowledged updates and no batch in flight a batch of
-    /// them (up to the batch limit), as an RPC whose reply or timeout settles it.
-    /// `outbox` finds this outbox in the handler again when the reply comes.
+    /// Sends every peer that has unacknowledged updates a batch of them (up to the batch
+    /// limit), unless its last batch is younger than the ack timeout and unacknowledged, as
+    /// an RPC whose reply settles it. `outbox` finds this outbox in the handler again when
+    /// the reply comes.
     ///
     /// The peers are taken from [`Ctx::peers`] at the first call; with none (a one-node
     /// cluster), every update counts as delivered.
@@ -168,13 +181,17 @@ impl<T: Serialize + 'static> Outbox<T> {
             ids.map(|id| PeerCursor {
                 id: id.clone(),
                 acked: 0,
-                in_flight: false,
+                awaiting_since: None,
             })
             .collect()
         });
         let pushed = self.base + self.items.len() as u64;
+        let now = ctx.now();
         for (index, cursor) in peers.iter_mut().enumerate() {
-            if cursor.in_flight || cursor.acked >= pushed {
+            let waiting = cursor
+                .awaiting_since
+                .is_some_and(|sent| now - sent < self.ack_timeout);
+            if waiting || cursor.acked >= pushed {
                 continue;
             }
             let start = cursor.acked - self.base;
@@ -190,14 +207,14 @@ impl<T: Serialize + 'static> Outbox<T> {
             let sent = ctx.rpc(
                 &cursor.id,
                 &body,
-                self.ack_timeout,
+                self.ack_timeout.saturating_mul(ACK_PATIENCE_FACTOR),
                 move |handler, _, outcome| {
                     outbox(handler).settle(index, outcome);
                     Ok(())
                 },
             );
             match sent {
-                Ok(_) => cursor.in_flight = true,
+                Ok(_) => cursor.awaiting_since = Some(now),
                 // Too many RPCs pending, say: the next flush tries again.
                 Err(e) => log::warn!("could not send a gossip batch to {}: {e}", cursor.id),
             }
@@ -421,10 +438,25 @@ mod tests {
             3,
             "n2 acknowledged nothing"
         );
-        // n2's batch times out at 600 ms and goes again, from its ack (0), at the next tick.
-        assert!(tick(&mut node, 600).is_empty());
-        assert_eq!(batches(&tick(&mut node, 700)), [("n2", 0, json!([10, 11]))]);
+        // n2's batch has waited the ack timeout at 600 ms: it goes again, from its ack (0).
+        assert_eq!(batches(&tick(&mut node, 600)), [("n2", 0, json!([10, 11]))]);
+        assert!(tick(&mut node, 700).is_empty(), "and waits again");
         assert_eq!(node.handler().outbox.unacknowledged("n2"), Some(3));
+        // The first batch's ack, 1.9 s late (a slow network, not a lost message), counts.
+        let to_n2 = first[1].1["msg_id"].clone();
+        feed(
+            &mut node,
+            2_000,
+            "n2",
+            json!({"type": ACK_TYPE, "in_reply_to": to_n2, "upto": 2}),
+        );
+        assert_eq!(node.handler().outbox.unacknowledged("n2"), Some(1));
+        let resent = [("n1", 2, json!([12])), ("n2", 2, json!([12]))];
+        assert_eq!(
+            batches(&tick(&mut node, 2_000)),
+            resent,
+            "n1's [12] waited too"
+        );
     }
 
     #[test]

@@ -244,3 +244,20 @@ fn simulated_g_set_runs_are_valid_and_cheap() {
         run_available(&harsher("g-set", seed), |_| GSet::default());
     }
 }
+
+/// Regression: the gossip library dropped an ack that came after its 1 s ack timeout.
+/// With a slower round trip (here 1.2 s, `--latency 600`) no ack ever counted, the outbox
+/// resent its first batch (1,024 adds) forever, and every later add never left the node.
+/// Now a late ack still counts.
+#[test]
+fn adds_past_one_batch_arrive_when_every_round_trip_is_slower_than_a_second() {
+    let mut router = Router::new(2, Duration::from_millis(600), |_| GSet::default());
+    let count = 1_100;
+    for i in 0..count {
+        add(&mut router, 0, json!(i));
+    }
+    router.run_for(Duration::from_secs(10));
+    assert_eq!(router.handler(1).len(), count, "n1 holds every add");
+    assert!(router.handler(1).contains(&json!(count - 1)));
+    assert_eq!(router.handler(0).undelivered(), 0, "and acknowledged them");
+}

@@ -280,3 +280,21 @@ fn simulated_txn_runs_are_valid_and_totally_available() {
     }
     run_available(&harsher("6c", 13), |_| TxnRwRegister::default());
 }
+
+/// Regression: the gossip library dropped an ack that came after its 1 s ack timeout.
+/// With a slower round trip (here 1.2 s, `--latency 600`) no ack ever counted, and every
+/// write set past the first batch (1,024 txns: two seconds at 6b's rate) never left the
+/// node, so the nodes never converged. Now a late ack still counts.
+#[test]
+fn write_sets_past_one_batch_arrive_when_every_round_trip_is_slower_than_a_second() {
+    let mut router = Router::new(2, Duration::from_millis(600), |_| TxnRwRegister::default());
+    for i in 0..1_100_i64 {
+        txn(&mut router, 0, json!([["w", i % 7, i]]));
+    }
+    router.run_for(Duration::from_secs(10));
+    for key in 0..7 {
+        let last = (0..1_100_i64).filter(|i| i % 7 == key).max();
+        assert_eq!(read(&mut router, 1, key), json!(last), "key {key}");
+    }
+    assert_eq!(router.handler(0).undelivered(), 0);
+}
