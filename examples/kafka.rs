@@ -12,19 +12,38 @@
 //! calls": none). Other nodes forward: a `send` goes to its key's owner; a `poll`,
 //! `commit_offsets` or `list_committed_offsets` is split per owner, answered locally where
 //! it can be, and the parts are gathered before the client gets one answer. A forwarded send
-//! that times out may have been appended, so the client gets the indefinite code 0; a poll
-//! or listing simply omits an unreachable owner's keys.
+//! or commit that times out may have been applied, so the client gets the indefinite code 0;
+//! a poll or listing simply omits an unreachable owner's keys. Every forward gives up well
+//! before Maelstrom's client does (5 s), so the client always hears an answer in time.
+//!
+//! Maelstrom's checker fails a run if any acknowledged send is never polled ("unseen"), so
+//! the owner is the only writer of a key: a node never appends to, commits on or serves a
+//! key it does not own, whoever asks.
 
 use std::collections::BTreeMap;
 
 use maelstrom_loop::{Ctx, Duration, Error, ErrorCode, Handler, Message, Origin};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-/// How long a forwarded request waits for the owner.
-pub const FORWARD_TIMEOUT: Duration = Duration::from_millis(1000);
+/// How long a forwarded send or commit waits for the owner. Latency is paid twice per round
+/// trip and Maelstrom's `--latency` can be a mean of a few hundred milliseconds, so this is
+/// generous; it still leaves the client (5 s) well over a second to receive the code 0.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a forwarded part of a poll or listing waits; after that the answer goes out
+/// without the owner's keys, which is still a true answer.
+pub const READ_TIMEOUT: Duration = Duration::from_millis(1500);
 /// At most this many messages per key in one poll answer.
 pub const MAX_POLL: usize = 100;
+
+// An answer later than 90% of the client timeout is dropped by the library (the client may
+// be closed by then): every forward must end, with a margin, before that.
+const _: () = {
+    let deadline_us = <Kafka as Handler>::CLIENT_TIMEOUT.as_micros() / 10 * 9;
+    let margin_us = 1_000_000;
+    assert!(WRITE_TIMEOUT.as_micros() + margin_us <= deadline_us);
+    assert!(READ_TIMEOUT.as_micros() + margin_us <= deadline_us);
+};
 
 /// The node's state.
 #[derive(Debug, Default)]
@@ -38,16 +57,55 @@ pub struct Kafka {
     next_gather: u64,
 }
 
+/// The per-key requests, which are split by owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// `poll {offsets}`: messages from each offset on.
+    Poll,
+    /// `commit_offsets {offsets}`.
+    CommitOffsets,
+    /// `list_committed_offsets {keys}`.
+    ListCommittedOffsets,
+}
+
+impl Kind {
+    fn reply_type(self) -> &'static str {
+        match self {
+            Kind::Poll => "poll_ok",
+            Kind::CommitOffsets => "commit_offsets_ok",
+            Kind::ListCommittedOffsets => "list_committed_offsets_ok",
+        }
+    }
+
+    /// The answer's map field, if it has one (MAELSTROM.md "Workloads": kafka).
+    fn reply_field(self) -> Option<&'static str> {
+        match self {
+            Kind::Poll => Some("msgs"),
+            Kind::CommitOffsets => None,
+            Kind::ListCommittedOffsets => Some("offsets"),
+        }
+    }
+
+    fn timeout(self) -> Duration {
+        match self {
+            Kind::CommitOffsets => WRITE_TIMEOUT,
+            Kind::Poll | Kind::ListCommittedOffsets => READ_TIMEOUT,
+        }
+    }
+}
+
+/// Per key: an offset (poll, commit) or nothing in particular (listing: 0).
+type Offsets = BTreeMap<String, u64>;
+
 /// A client request split across owners.
 #[derive(Debug)]
 pub struct Gather {
     origin: Origin,
-    reply_type: &'static str,
-    /// The key of the merged map in the answer, if it has one.
-    field: Option<&'static str>,
+    kind: Kind,
     merged: Map<String, Value>,
     waiting: usize,
-    /// A part failed in a way the client must hear about (a commit that may not have held).
+    /// A commit part that may not have reached its owner: the client must not hear `ok`.
     failed: bool,
 }
 
@@ -57,8 +115,15 @@ struct SendRequest {
     msg: Value,
 }
 
+/// Node to node: the keys of one owner.
+#[derive(Serialize, Deserialize)]
+struct Part {
+    kind: Kind,
+    offsets: Offsets,
+}
+
 /// FNV-1a: stable across processes and runs, unlike the standard library's hasher.
-fn owner_index(key: &str, nodes: usize) -> usize {
+pub fn owner_index(key: &str, nodes: usize) -> usize {
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
@@ -73,26 +138,44 @@ impl Kafka {
             .map_or(ctx.node_id(), String::as_str)
     }
 
+    /// Refuses (definitely: nothing was done) a peer's request for keys owned elsewhere, which
+    /// only a confused or hostile sender makes: a second log for a key would hold messages no
+    /// poll ever returns.
+    fn check_owned<'k>(
+        ctx: &Ctx<'_, Self>,
+        mut keys: impl Iterator<Item = &'k String>,
+    ) -> Result<(), Error> {
+        match keys.find(|key| Kafka::owner(ctx, key) != ctx.node_id()) {
+            Some(key) => Err(Error::temporarily_unavailable(format!(
+                "key {key} is owned by {}, not {}",
+                Kafka::owner(ctx, key),
+                ctx.node_id()
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn append(&mut self, key: String, msg: Value) -> u64 {
         let log = self.logs.entry(key).or_default();
         log.push(msg);
         log.len() as u64 - 1
     }
 
-    /// The owned part of a poll: entries from each requested offset, at most [`MAX_POLL`].
-    fn poll_local(&self, offsets: &Map<String, Value>) -> Map<String, Value> {
+    /// The owned part of a poll: entries from each requested offset, at most [`MAX_POLL`];
+    /// a key with no log is left out, as Maelstrom allows.
+    fn poll_local(&self, offsets: &Offsets) -> Map<String, Value> {
         let mut msgs = Map::new();
-        for (key, from) in offsets {
+        for (key, &from) in offsets {
             let Some(log) = self.logs.get(key) else {
                 continue;
             };
-            let from = from.as_u64().unwrap_or(0) as usize;
-            let entries: Vec<Value> = log
+            let start = usize::try_from(from).unwrap_or(usize::MAX);
+            let tail = log.get(start..).unwrap_or_default();
+            let entries = tail
                 .iter()
-                .enumerate()
-                .skip(from)
                 .take(MAX_POLL)
-                .map(|(o, m)| json!([o, m]))
+                .zip(from..)
+                .map(|(msg, offset)| json!([offset, msg]))
                 .collect();
             msgs.insert(key.clone(), Value::Array(entries));
         }
@@ -100,78 +183,74 @@ impl Kafka {
     }
 
     /// Commits only move forward: a stale commit from a slow client never undoes a newer one.
-    fn commit_local(&mut self, offsets: &Map<String, Value>) {
-        for (key, offset) in offsets {
-            if let Some(offset) = offset.as_u64() {
-                let entry = self.committed.entry(key.clone()).or_default();
-                *entry = (*entry).max(offset);
-            }
+    fn commit_local(&mut self, offsets: &Offsets) {
+        for (key, &offset) in offsets {
+            let entry = self.committed.entry(key.clone()).or_default();
+            *entry = (*entry).max(offset);
         }
     }
 
-    fn list_local(&self, keys: &Map<String, Value>) -> Map<String, Value> {
+    fn list_local(&self, keys: &Offsets) -> Map<String, Value> {
         keys.keys()
             .filter_map(|k| self.committed.get(k).map(|o| (k.clone(), json!(o))))
             .collect()
     }
 
-    /// Answers an internal request for keys this node owns.
-    fn serve(&mut self, kind: &str, args: &Map<String, Value>) -> Map<String, Value> {
+    /// Answers the part of a request for keys this node owns.
+    fn serve(&mut self, kind: Kind, offsets: &Offsets) -> Map<String, Value> {
         match kind {
-            "poll" => self.poll_local(args),
-            "commit_offsets" => {
-                self.commit_local(args);
+            Kind::Poll => self.poll_local(offsets),
+            Kind::CommitOffsets => {
+                self.commit_local(offsets);
                 Map::new()
             }
-            _ => self.list_local(args),
+            Kind::ListCommittedOffsets => self.list_local(offsets),
         }
     }
 
     /// Splits a per-key request by owner, serves the local part, forwards the rest, and
-    /// answers the client once every part is in.
+    /// answers the client once every part is in (or has failed).
     fn scatter(
         &mut self,
         ctx: &mut Ctx<'_, Self>,
         msg: &Message<'_>,
-        kind: &'static str,
-        args: Map<String, Value>,
+        kind: Kind,
+        offsets: Offsets,
     ) -> Result<(), Error> {
-        let (reply_type, field) = match kind {
-            "poll" => ("poll_ok", Some("msgs")),
-            "commit_offsets" => ("commit_offsets_ok", None),
-            _ => ("list_committed_offsets_ok", Some("offsets")),
-        };
-        let mut parts: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-        for (key, value) in args {
+        let mut parts: BTreeMap<String, Offsets> = BTreeMap::new();
+        for (key, offset) in offsets {
             parts
                 .entry(Kafka::owner(ctx, &key).to_owned())
                 .or_default()
-                .insert(key, value);
+                .insert(key, offset);
         }
         let local = parts.remove(ctx.node_id()).unwrap_or_default();
-        let merged = self.serve(kind, &local);
         let id = self.next_gather;
         self.next_gather += 1;
         let gather = Gather {
             origin: msg.origin(),
-            reply_type,
-            field,
-            merged,
+            kind,
+            merged: self.serve(kind, &local),
             waiting: parts.len(),
             failed: false,
         };
         self.gathering.insert(id, gather);
-        for (owner, part) in parts {
-            let body = json!({"type": "part", "kind": kind, "args": part});
-            ctx.rpc(
+        for (owner, offsets) in parts {
+            let body = json!({"type": "part", "kind": kind, "offsets": offsets});
+            let sent = ctx.rpc(
                 &owner,
                 &body,
-                FORWARD_TIMEOUT,
+                kind.timeout(),
                 move |node: &mut Kafka, ctx, reply| {
                     let answer = reply.and_then(|r| r.field::<Map<String, Value>>("result"));
                     node.gathered(ctx, id, answer)
                 },
-            )?;
+            );
+            // Not sent (too many RPCs pending): the same as a part that got no answer. Earlier
+            // parts are on their way, so the client must still get exactly one answer.
+            if let Err(e) = sent {
+                self.part_done(id, Err(e));
+            }
         }
         self.finish_if_done(ctx, id)
     }
@@ -182,17 +261,21 @@ impl Kafka {
         id: u64,
         answer: Result<Map<String, Value>, Error>,
     ) -> Result<(), Error> {
+        self.part_done(id, answer);
+        self.finish_if_done(ctx, id)
+    }
+
+    fn part_done(&mut self, id: u64, answer: Result<Map<String, Value>, Error>) {
         let Some(gather) = self.gathering.get_mut(&id) else {
-            return Ok(());
+            return;
         };
-        gather.waiting -= 1;
+        gather.waiting = gather.waiting.saturating_sub(1);
         match answer {
             Ok(part) => gather.merged.extend(part),
             // A poll or listing without an unreachable owner's keys is still a true answer;
             // a commit that may not have reached its owner is not.
-            Err(_) => gather.failed |= gather.reply_type == "commit_offsets_ok",
+            Err(_) => gather.failed |= gather.kind == Kind::CommitOffsets,
         }
-        self.finish_if_done(ctx, id)
     }
 
     fn finish_if_done(&mut self, ctx: &mut Ctx<'_, Self>, id: u64) -> Result<(), Error> {
@@ -203,6 +286,7 @@ impl Kafka {
             return Ok(());
         };
         if gather.failed {
+            // Other parts (the local one, say) may have committed: only code 0 is honest.
             ctx.reply_error(
                 &gather.origin,
                 ErrorCode::Timeout,
@@ -210,8 +294,8 @@ impl Kafka {
             );
             return Ok(());
         }
-        let mut body = json!({"type": gather.reply_type});
-        if let Some(field) = gather.field {
+        let mut body = json!({"type": gather.kind.reply_type()});
+        if let Some(field) = gather.kind.reply_field() {
             body[field] = Value::Object(gather.merged);
         }
         ctx.reply(&gather.origin, &body)
@@ -226,15 +310,28 @@ impl Kafka {
         }
         let origin = msg.origin();
         let body = json!({"type": "append", "key": key, "msg": value});
-        let to = owner.clone();
         ctx.rpc(
-            &to,
+            &owner.clone(),
             &body,
-            FORWARD_TIMEOUT,
+            WRITE_TIMEOUT,
             move |_: &mut Kafka, ctx, reply| {
-                match reply.and_then(|r| r.field::<u64>("offset")) {
-                    Ok(offset) => ctx.reply(&origin, &json!({"type": "send_ok", "offset": offset})),
-                    // The owner may have appended it: only an indefinite answer is honest.
+                match reply.map(|r| r.field::<u64>("offset")) {
+                    Ok(Ok(offset)) => {
+                        ctx.reply(&origin, &json!({"type": "send_ok", "offset": offset}))
+                    }
+                    // The owner answered `append_ok`, so it appended, but the offset is unreadable.
+                    Ok(Err(e)) => {
+                        let text =
+                            format!("owner {owner} appended, but its answer is malformed: {e}");
+                        ctx.reply_error(&origin, ErrorCode::Timeout, &text);
+                        Ok(())
+                    }
+                    // The owner refused: it appended nothing.
+                    Err(e) if e.is_definite() => {
+                        ctx.reply_error(&origin, e.code(), &format!("owner {owner}: {}", e.text()));
+                        Ok(())
+                    }
+                    // Timed out or crashed: the owner may have appended it.
                     Err(e) => {
                         ctx.reply_error(
                             &origin,
@@ -256,24 +353,26 @@ impl Handler for Kafka {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
         match msg.kind() {
             "send" => self.send(ctx, msg),
-            "poll" => self.scatter(ctx, msg, "poll", msg.field("offsets")?),
-            "commit_offsets" => self.scatter(ctx, msg, "commit_offsets", msg.field("offsets")?),
+            // Offsets must be non-negative integers: anything else is error 12, never a guess.
+            "poll" => self.scatter(ctx, msg, Kind::Poll, msg.field("offsets")?),
+            "commit_offsets" => self.scatter(ctx, msg, Kind::CommitOffsets, msg.field("offsets")?),
             "list_committed_offsets" => {
                 let keys: Vec<String> = msg.field("keys")?;
-                let args = keys.into_iter().map(|k| (k, Value::Null)).collect();
-                self.scatter(ctx, msg, "list_committed_offsets", args)
+                let keys = keys.into_iter().map(|k| (k, 0)).collect();
+                self.scatter(ctx, msg, Kind::ListCommittedOffsets, keys)
             }
             // Node to node: a send forwarded to this key's owner.
             "append" => {
                 let SendRequest { key, msg: value } = msg.body()?;
+                Kafka::check_owned(ctx, std::iter::once(&key))?;
                 let offset = self.append(key, value);
                 ctx.reply(msg, &json!({"type": "append_ok", "offset": offset}))
             }
             // Node to node: the part of a poll, commit or listing for keys owned here.
             "part" => {
-                let kind: String = msg.field("kind")?;
-                let args: Map<String, Value> = msg.field("args")?;
-                let result = self.serve(&kind, &args);
+                let Part { kind, offsets } = msg.body()?;
+                Kafka::check_owned(ctx, offsets.keys())?;
+                let result = self.serve(kind, &offsets);
                 ctx.reply(msg, &json!({"type": "part_ok", "result": result}))
             }
             other => Err(Error::unsupported_type(other)),

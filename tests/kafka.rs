@@ -1,5 +1,6 @@
 //! The kafka node (Gossip Glomers 5a-5c, MAELSTROM.md "Workloads": kafka): its challenge rows
-//! through the simulator, a harsher run with latency and partitions, and the binary itself.
+//! through the simulator, harsher runs with latency and partitions, the core driven by hand
+//! (the test plays the peer and the clock), and the binary itself.
 
 mod common;
 
@@ -11,8 +12,8 @@ use common::Proc;
 use kafka::Kafka;
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
-use maelstrom_loop::Duration;
-use serde_json::json;
+use maelstrom_loop::{Duration, Instant, Node};
+use serde_json::{json, Value};
 
 #[test]
 fn challenge_rows_are_valid_without_service_calls() {
@@ -76,4 +77,255 @@ fn the_binary_assigns_offsets_and_polls_them_back() {
         (reply["type"].as_str(), reply["code"].as_u64()),
         (Some("error"), Some(12))
     );
+}
+
+/// A kafka node driven through the core by hand, so a test plays the peer and the clock.
+struct Driven {
+    node: Node<Kafka>,
+    now: Instant,
+}
+
+impl Driven {
+    /// `id` of `ids`, initialised at time zero.
+    fn new(id: &str, ids: &[&str]) -> Driven {
+        let mut node = Node::new(Kafka::default());
+        let init = json!({"src": "c0", "dest": id,
+            "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
+        node.handle_line(Instant::ZERO, init.to_string().as_bytes());
+        node.clear_output();
+        Driven {
+            node,
+            now: Instant::ZERO,
+        }
+    }
+
+    fn take_output(&mut self) -> Vec<Value> {
+        let out = String::from_utf8(self.node.output().to_vec()).expect("UTF-8 output");
+        self.node.clear_output();
+        out.lines()
+            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
+            .collect()
+    }
+
+    /// Delivers `body` from `src` now and returns every message the node wrote.
+    fn deliver(&mut self, src: &str, body: Value) -> Vec<Value> {
+        let dest = self.node.node_id().unwrap_or_default().to_owned();
+        let line = json!({"src": src, "dest": dest, "body": body});
+        self.node.handle_line(self.now, line.to_string().as_bytes());
+        self.take_output()
+    }
+
+    /// Jumps to the next deadline (an RPC timeout here) and returns what the node wrote.
+    fn expire_next(&mut self) -> Vec<Value> {
+        self.now = self.node.next_deadline().expect("a pending deadline");
+        self.node.handle_timeout(self.now);
+        self.take_output()
+    }
+}
+
+/// The first numeric key (Maelstrom's keys are strings of digits) owned by node `index` of
+/// `nodes`.
+fn key_owned_by(index: usize, nodes: usize) -> String {
+    (0..)
+        .map(|k: u64| k.to_string())
+        .find(|k| kafka::owner_index(k, nodes) == index)
+        .expect("some key hashes to every node")
+}
+
+/// Answers from the owner of a forwarded send, and what the client must hear
+/// (MAELSTROM.md "Errors": a definite code only when nothing was appended). Regression: an
+/// owner's refusal used to reach the client as the indefinite 0, and nothing kept the
+/// owner from appending to a key it does not own.
+#[test]
+fn forwarded_send_outcomes_reach_the_client_with_the_right_certainty() {
+    let rows: &[(Option<Value>, Value)] = &[
+        (
+            Some(json!({"type": "append_ok", "offset": 4})),
+            json!({"type": "send_ok", "offset": 4}),
+        ),
+        // append_ok means it was appended: unreadable, yet certainly not "failed".
+        (
+            Some(json!({"type": "append_ok", "offset": "four"})),
+            json!({"type": "error", "code": 0}),
+        ),
+        (
+            Some(json!({"type": "error", "code": 11, "text": "not mine"})),
+            json!({"type": "error", "code": 11}),
+        ),
+        (
+            Some(json!({"type": "error", "code": 13, "text": "crashed midway"})),
+            json!({"type": "error", "code": 0}),
+        ),
+        (
+            Some(json!({"type": "error", "code": 1000, "text": "custom"})),
+            json!({"type": "error", "code": 0}),
+        ),
+        // No answer at all: code 0 once the forward times out.
+        (None, json!({"type": "error", "code": 0})),
+    ];
+    let remote = key_owned_by(1, 2);
+    for (i, (owner_reply, expected)) in rows.iter().enumerate() {
+        let mut n0 = Driven::new("n0", &["n0", "n1"]);
+        let sent = n0.deliver(
+            "c1",
+            json!({"type": "send", "msg_id": 7, "key": remote, "msg": 99}),
+        );
+        assert_eq!(
+            sent.len(),
+            1,
+            "row {i}: one forward, no answer yet: {sent:?}"
+        );
+        assert_eq!(sent[0]["dest"], "n1", "row {i}: {sent:?}");
+        assert_eq!(sent[0]["body"]["type"], "append", "row {i}: {sent:?}");
+        let out = match owner_reply {
+            Some(reply) => {
+                let mut reply = reply.clone();
+                reply["in_reply_to"] = sent[0]["body"]["msg_id"].clone();
+                n0.deliver("n1", reply)
+            }
+            None => {
+                let out = n0.expire_next();
+                assert_eq!(n0.now, Instant::ZERO + kafka::WRITE_TIMEOUT, "row {i}");
+                out
+            }
+        };
+        assert_eq!(out.len(), 1, "row {i}: exactly one answer: {out:?}");
+        let body = &out[0]["body"];
+        assert_eq!(
+            (&out[0]["dest"], &body["in_reply_to"]),
+            (&json!("c1"), &json!(7))
+        );
+        for (field, value) in expected.as_object().unwrap() {
+            assert_eq!(&body[field], value, "row {i}: {body}");
+        }
+    }
+}
+
+/// Hostile or confused requests, one row each, and the error each must get (MAELSTROM.md
+/// "Errors"). Regressions: a peer could make a non-owner append to or serve a key owned
+/// elsewhere (`append_ok`/`part_ok`), an unknown part kind was served as a listing, and a
+/// negative or non-integer offset was silently read as 0.
+#[test]
+fn bad_offsets_and_requests_for_keys_owned_elsewhere_are_refused() {
+    let here = key_owned_by(0, 2);
+    let there = key_owned_by(1, 2);
+    let rows: Vec<(&str, Value, u64)> = vec![
+        ("n1", json!({"type": "append", "key": there, "msg": 1}), 11),
+        (
+            "n1",
+            json!({"type": "part", "kind": "poll", "offsets": {&there: 0}}),
+            11,
+        ),
+        (
+            "n1",
+            json!({"type": "part", "kind": "commit_offsets", "offsets": {&here: 0, &there: 0}}),
+            11,
+        ),
+        (
+            "n1",
+            json!({"type": "part", "kind": "frob", "offsets": {}}),
+            12,
+        ),
+        (
+            "n1",
+            json!({"type": "part", "kind": "poll", "offsets": {&here: -1}}),
+            12,
+        ),
+        ("c1", json!({"type": "poll", "offsets": {&here: -1}}), 12),
+        ("c1", json!({"type": "poll", "offsets": {&here: 1.5}}), 12),
+        (
+            "c1",
+            json!({"type": "commit_offsets", "offsets": {&here: "x"}}),
+            12,
+        ),
+        (
+            "c1",
+            json!({"type": "list_committed_offsets", "keys": [1]}),
+            12,
+        ),
+        ("c1", json!({"type": "send", "key": 7, "msg": 1}), 12),
+    ];
+    let mut n0 = Driven::new("n0", &["n0", "n1"]);
+    for (i, (src, mut body, code)) in rows.into_iter().enumerate() {
+        body["msg_id"] = json!(100 + i);
+        let out = n0.deliver(src, body.clone());
+        assert_eq!(out.len(), 1, "row {i}: {body} -> {out:?}");
+        assert_eq!(out[0]["dest"], src, "row {i}: {out:?}");
+        assert_eq!(
+            out[0]["body"]["type"], "error",
+            "row {i}: {body} -> {out:?}"
+        );
+        assert_eq!(out[0]["body"]["code"], code, "row {i}: {body} -> {out:?}");
+    }
+    // The refusals left the node's own log untouched: its first message gets offset 0.
+    let out = n0.deliver(
+        "c1",
+        json!({"type": "send", "msg_id": 1, "key": here, "msg": 5}),
+    );
+    assert_eq!(out[0]["body"]["offset"], 0, "{out:?}");
+}
+
+/// A poll or commit split across owners when one owner is silent (MAELSTROM.md "Workloads":
+/// kafka): the poll answers in time with the keys it has, the commit with the indefinite
+/// code 0 (the local part did commit).
+#[test]
+fn silent_owners_cost_polls_their_keys_and_commits_their_certainty() {
+    let here = key_owned_by(0, 2);
+    let there = key_owned_by(1, 2);
+    let mut n0 = Driven::new("n0", &["n0", "n1"]);
+    n0.deliver(
+        "c1",
+        json!({"type": "send", "msg_id": 1, "key": here, "msg": 5}),
+    );
+    let out = n0.deliver(
+        "c1",
+        json!({"type": "poll", "msg_id": 2, "offsets": {&here: 0, &there: 0}}),
+    );
+    assert_eq!(out.len(), 1, "a part for n1, no answer yet: {out:?}");
+    assert_eq!(out[0]["body"]["type"], "part");
+    let out = n0.expire_next();
+    assert_eq!(n0.now, Instant::ZERO + kafka::READ_TIMEOUT);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0]["body"]["type"], "poll_ok", "{out:?}");
+    assert_eq!(out[0]["body"]["msgs"], json!({&here: [[0, 5]]}));
+
+    let out = n0.deliver(
+        "c1",
+        json!({"type": "commit_offsets", "msg_id": 3, "offsets": {&here: 0, &there: 0}}),
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    let start = n0.now;
+    let out = n0.expire_next();
+    assert_eq!(n0.now, start + kafka::WRITE_TIMEOUT);
+    assert!(
+        (n0.now - start).as_micros() < 4_500_000,
+        "answered before the client's 5 s timeout (less the library's 10% guard)"
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(
+        (&out[0]["body"]["type"], &out[0]["body"]["code"]),
+        (&json!("error"), &json!(0))
+    );
+    let out = n0.deliver(
+        "c1",
+        json!({"type": "list_committed_offsets", "msg_id": 4, "keys": [&here]}),
+    );
+    assert_eq!(out[0]["body"]["offsets"], json!({&here: 0}), "{out:?}");
+}
+
+/// Maelstrom's `--latency` is a mean that can reach a few hundred ms, each forward paying it
+/// twice. Regression: forwards gave up after 1 s, so about one send or commit in seven came
+/// back indefinite (and Maelstrom crashed that client) on a network that lost nothing.
+#[test]
+fn a_slow_network_without_faults_leaves_nothing_indefinite() {
+    let mut config = RunConfig::challenge("5b").unwrap();
+    config.node_count = 5;
+    config.concurrency = 10;
+    config.latency = Latency::Exponential {
+        mean: Duration::from_millis(300),
+    };
+    let report = run(&config, |_| Kafka::default());
+    assert!(report.is_valid(), "{report}");
+    assert!(report.ops_ok > 100, "{report}");
+    assert_eq!(report.ops_info, 0, "{report}");
 }
