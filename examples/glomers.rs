@@ -13,8 +13,14 @@
 //! The overrides take Maelstrom's flag names and apply to every row that runs: `--node-count`,
 //! `--time-limit` (seconds), `--rate`, `--concurrency` (a number, or `2n` for twice the node
 //! count), `--latency` (mean milliseconds), `--latency-dist` (`constant`, `uniform` on
-//! `[0, 2 x mean]`, `exponential`), `--nemesis partition|none`. `--seeds N` runs each row
-//! with seeds `seed .. seed + N` and prints a row per seed.
+//! `[0, 2 x mean]`, `exponential`), `--nemesis partition|none`, `--availability total|F`
+//! (the fraction of operations that must succeed; 2 and 6a-6c require `total`).
+//! `--seeds N` runs each row with seeds `seed .. seed + N` and prints a row per seed.
+//!
+//! A row is valid when the checker passes, no node broke the protocol, and the run met its
+//! goals: the availability, and 3d's and 3e's msgs-per-op and latency targets. Those targets
+//! belong to the challenges' own settings: an override that changes the cluster, the load,
+//! the network or the faults drops them.
 //!
 //! Each node is the very example binary's handler, included as a module: what runs here is
 //! what Maelstrom would run.
@@ -111,6 +117,7 @@ struct Overrides {
     latency_ms: Option<u64>,
     latency_dist: Option<String>,
     nemesis: Option<Nemesis>,
+    availability: Option<f64>,
 }
 
 #[derive(Clone, Copy)]
@@ -120,7 +127,21 @@ enum Concurrency {
 }
 
 impl Overrides {
+    /// Whether any override changes the conditions a challenge's targets were set for.
+    fn changes_conditions(&self) -> bool {
+        self.node_count.is_some()
+            || self.time_limit_secs.is_some()
+            || self.rate.is_some()
+            || self.concurrency.is_some()
+            || self.latency_ms.is_some()
+            || self.latency_dist.is_some()
+            || self.nemesis.is_some()
+    }
+
     fn apply(&self, config: &mut RunConfig) {
+        if self.changes_conditions() {
+            config.targets = None;
+        }
         if let Some(nodes) = self.node_count {
             // A challenge's concurrency is a multiple of its node count: keep the multiple.
             let per_node = config.concurrency.div_ceil(config.node_count.max(1));
@@ -140,6 +161,9 @@ impl Overrides {
         }
         if let Some(nemesis) = self.nemesis {
             config.nemesis = nemesis;
+        }
+        if let Some(availability) = self.availability {
+            config.availability = Some(availability);
         }
         let mean = match (self.latency_ms, &config.latency) {
             (Some(ms), _) => Duration::from_millis(ms),
@@ -198,6 +222,12 @@ fn parse_options() -> Result<Options, String> {
             "--rate" => over.rate = Some(parse_number(flag, &value()?)?),
             "--concurrency" => over.concurrency = Some(parse_concurrency(&value()?)?),
             "--latency" => over.latency_ms = Some(parse_number(flag, &value()?)?),
+            "--availability" => {
+                over.availability = Some(match value()?.as_str() {
+                    "total" => 1.0,
+                    fraction => parse_number(flag, fraction)?,
+                })
+            }
             "--latency-dist" => match value()?.as_str() {
                 dist @ ("constant" | "uniform" | "exponential") => {
                     over.latency_dist = Some(dist.to_owned())

@@ -3,13 +3,16 @@
 //! seed (MAELSTROM.md "Workloads", "Traps").
 
 #[allow(dead_code, unreachable_pub)]
+#[path = "../examples/broadcast.rs"]
+mod broadcast;
+#[allow(dead_code, unreachable_pub)]
 #[path = "../examples/echo.rs"]
 mod echo;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/unique_ids.rs"]
 mod unique_ids;
 
-use maelstrom_loop::sim::runner::{run, RunConfig};
+use maelstrom_loop::sim::runner::{run, RunConfig, Targets};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
 
@@ -343,4 +346,52 @@ fn answering_a_client_after_it_gave_up_is_a_protocol_error_that_the_library_prev
     let guarded = run(&challenge("1", 1), |_| SlowEcho::<false>);
     assert!(guarded.protocol_errors.is_empty(), "{guarded}");
     assert_eq!(guarded.ops_ok, 0, "every echo timed out: {guarded}");
+}
+
+/// Unique ids from `node-counter`, but one request in a hundred is refused (code 11).
+#[derive(Default)]
+struct FlakyIds(u64);
+
+impl Handler for FlakyIds {
+    type Timer = ();
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        self.0 += 1;
+        if self.0 % 100 == 0 {
+            return Err(Error::temporarily_unavailable("flaky"));
+        }
+        let id = format!("{}-{}", ctx.node_id(), self.0);
+        ctx.reply(msg, &json!({"type": "generate_ok", "id": id}))
+    }
+}
+
+/// MAELSTROM.md's command lines: 2 and 6a-6c run with `--availability total` (every
+/// operation must succeed), and 3d/3e have message and latency targets. A run that misses
+/// one is invalid, though every answer was right.
+#[test]
+fn runs_that_miss_their_availability_or_targets_are_invalid() {
+    let flaky = run(&challenge("2", 1), |_| FlakyIds::default());
+    assert!(flaky.check.is_valid(), "the ids are unique: {flaky}");
+    assert!(!flaky.is_valid(), "{flaky}");
+    assert!(
+        flaky.goals_missed.iter().any(|g| g.contains("availability")),
+        "{flaky}"
+    );
+    let steady = run(&challenge("2", 1), |_| unique_ids::UniqueIds::default());
+    assert!(steady.goals_missed.is_empty(), "{steady}");
+
+    let mut strict = challenge("3e", 1);
+    strict.targets = Some(Targets {
+        msgs_per_op: 5.0,
+        latency_ms_p50: 100,
+        latency_ms_max: 2_000,
+    });
+    let missed = run(&strict, |_| broadcast::Broadcast::default());
+    assert!(missed.check.is_valid(), "{missed}");
+    let goals = missed.goals_missed.join("; ");
+    assert!(
+        goals.contains("msgs/op") && goals.contains("median") && !goals.contains("max"),
+        "{missed}"
+    );
+    let met = run(&challenge("3e", 1), |_| broadcast::Broadcast::default());
+    assert!(met.is_valid(), "{met}");
 }

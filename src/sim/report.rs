@@ -31,6 +31,9 @@ pub struct Report {
     /// Maelstrom-level violations: bad output lines, invalid destinations, replies outside
     /// the workload's schema. Any one makes the run invalid.
     pub protocol_errors: Vec<String>,
+    /// The run's availability or performance goals it missed ([`RunConfig::availability`],
+    /// [`RunConfig::targets`]). Any one makes the run invalid.
+    pub goals_missed: Vec<String>,
     /// Client operations that completed ok (final reads included).
     pub ops_ok: u64,
     /// Client operations that definitely failed.
@@ -85,11 +88,12 @@ impl Report {
             latencies_us.get(i).copied().unwrap_or(0)
         };
         let total_msgs = stats.server_msgs + stats.service_msgs + stats.client_msgs;
-        Report {
+        let mut report = Report {
             challenge: config.name.clone(),
             seed: config.seed,
             check,
             protocol_errors,
+            goals_missed: Vec::new(),
             ops_ok,
             ops_fail,
             ops_info,
@@ -103,12 +107,59 @@ impl Report {
             sim_msgs_per_sec: total_msgs as f64 / wall_time.as_secs_f64().max(1e-9),
             history,
             trace,
-        }
+        };
+        report.goals_missed = report.missed_goals(config);
+        report
     }
 
-    /// Valid: the checker passed and Maelstrom would have seen no protocol violation.
+    /// What of the config's availability and targets this run missed, in words.
+    fn missed_goals(&self, config: &RunConfig) -> Vec<String> {
+        let mut missed = Vec::new();
+        let ops = self.ops_ok + self.ops_fail + self.ops_info;
+        if let Some(required) = config.availability {
+            let fraction = if ops == 0 {
+                1.0
+            } else {
+                self.ops_ok as f64 / ops as f64
+            };
+            if fraction < required {
+                missed.push(format!(
+                    "availability {fraction:.4} below the required {required} ({} of {ops} \
+                     operations did not succeed)",
+                    ops - self.ops_ok
+                ));
+            }
+        }
+        if let Some(t) = config.targets {
+            if self.msgs_per_op >= t.msgs_per_op {
+                missed.push(format!(
+                    "{:.2} msgs/op, target below {}",
+                    self.msgs_per_op, t.msgs_per_op
+                ));
+            }
+            let ms = |us: u64| us as f64 / 1000.0;
+            if ms(self.latency_us_p50) >= t.latency_ms_p50 as f64 {
+                missed.push(format!(
+                    "median latency {:.1} ms, target below {} ms",
+                    ms(self.latency_us_p50),
+                    t.latency_ms_p50
+                ));
+            }
+            if ms(self.latency_us_max) >= t.latency_ms_max as f64 {
+                missed.push(format!(
+                    "max latency {:.1} ms, target below {} ms",
+                    ms(self.latency_us_max),
+                    t.latency_ms_max
+                ));
+            }
+        }
+        missed
+    }
+
+    /// Valid: the checker passed, Maelstrom would have seen no protocol violation, and the
+    /// run met its availability and performance goals.
     pub fn is_valid(&self) -> bool {
-        self.check.is_valid() && self.protocol_errors.is_empty()
+        self.check.is_valid() && self.protocol_errors.is_empty() && self.goals_missed.is_empty()
     }
 
     /// The header of [`Report::table_row`].
@@ -213,6 +264,9 @@ impl fmt::Display for Report {
         }
         for error in self.protocol_errors.iter().take(20) {
             writeln!(f, "  protocol: {error}")?;
+        }
+        for goal in &self.goals_missed {
+            writeln!(f, "  goal missed: {goal}")?;
         }
         writeln!(
             f,

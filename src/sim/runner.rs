@@ -45,6 +45,17 @@ pub enum Nemesis {
     },
 }
 
+/// A challenge's performance goals, judged on the report (Gossip Glomers 3d and 3e).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Targets {
+    /// Server-to-server messages per client operation must stay below this.
+    pub msgs_per_op: f64,
+    /// The median latency must stay below this (broadcast: stable latency), milliseconds.
+    pub latency_ms_p50: u64,
+    /// The maximum latency must stay below this, milliseconds.
+    pub latency_ms_max: u64,
+}
+
 /// One test: workload, cluster, load and faults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunConfig {
@@ -64,6 +75,11 @@ pub struct RunConfig {
     pub latency: Latency,
     /// The fault schedule.
     pub nemesis: Nemesis,
+    /// The fraction of client operations that must succeed, like Maelstrom's
+    /// `--availability` (`1.0` is `total`); `None` checks nothing.
+    pub availability: Option<f64>,
+    /// Performance goals the run must meet, if the challenge sets any.
+    pub targets: Option<Targets>,
     /// The master seed.
     pub seed: u64,
     /// Record the trace (see [`Report::trace`]).
@@ -83,6 +99,8 @@ impl RunConfig {
             concurrency: node_count.max(1),
             latency: Latency::default(),
             nemesis: Nemesis::None,
+            availability: None,
+            targets: None,
             seed: 1,
             trace: false,
         }
@@ -123,6 +141,23 @@ impl RunConfig {
         config.concurrency = if conc == 0 { nodes } else { conc };
         config.latency = ms(latency);
         config.nemesis = if faults { partition } else { Nemesis::None };
+        // MAELSTROM.md's command lines: `--availability total` for 2 and 6a-6c.
+        if matches!(name, "2" | "6a" | "6b" | "6c") {
+            config.availability = Some(1.0);
+        }
+        config.targets = match name {
+            "3d" => Some(Targets {
+                msgs_per_op: 30.0,
+                latency_ms_p50: 400,
+                latency_ms_max: 600,
+            }),
+            "3e" => Some(Targets {
+                msgs_per_op: 20.0,
+                latency_ms_p50: 1_000,
+                latency_ms_max: 2_000,
+            }),
+            _ => None,
+        };
         Some(config)
     }
 
