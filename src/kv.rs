@@ -661,4 +661,44 @@ mod tests {
         );
         assert!(node.handler().log[0].contains("Timeout"));
     }
+
+    /// Issue: a service that answers garbage must not wedge the node. One row per bad
+    /// answer to a `read`; each reaches the continuation as an error, exactly once, and the
+    /// next call works.
+    #[test]
+    fn garbage_answers_from_a_service_become_errors_and_the_node_goes_on() {
+        let rows: &[(Value, &str)] = &[
+            (json!({"type": "read_ok"}), "MalformedRequest"),
+            (
+                json!({"type": "read_ok", "value": "five"}),
+                "MalformedRequest",
+            ),
+            (json!({"type": "write_ok"}), "expected read_ok"),
+            (json!({"type": "error", "code": "x"}), "Err"),
+            (
+                json!({"type": "error", "code": 11, "text": 7}),
+                "TemporarilyUnavailable",
+            ),
+        ];
+        for (answer, expected) in rows {
+            let (mut node, mut kv) = node();
+            let line = json!({"src": "c1", "dest": "n1", "body": {"type": "read", "key": "k"}});
+            node.handle_line(Instant::ZERO, line.to_string().as_bytes());
+            let out = String::from_utf8(node.output().to_vec()).unwrap();
+            node.clear_output();
+            let request: Value = serde_json::from_str(out.trim()).unwrap();
+            let mut body = answer.clone();
+            body["in_reply_to"] = request["body"]["msg_id"].clone();
+            let reply = json!({"src": "lin-kv", "dest": "n1", "body": body});
+            node.handle_line(Instant::ZERO, reply.to_string().as_bytes());
+            let log = &node.handler().log;
+            assert_eq!(log.len(), 1, "{answer}: {log:?}");
+            assert!(log[0].starts_with("read Err"), "{answer}: {log:?}");
+            assert!(log[0].contains(expected), "{answer}: {log:?}");
+            assert_eq!(node.pending_rpcs(), 0, "{answer}");
+            kv.data.insert("\"k\"".into(), json!(3));
+            exchange(&mut node, &mut kv, json!({"type": "read", "key": "k"}));
+            assert_eq!(node.handler().log[1], "read Ok(Some(3))", "{answer}");
+        }
+    }
 }
