@@ -373,7 +373,10 @@ fn runs_that_miss_their_availability_or_targets_are_invalid() {
     assert!(flaky.check.is_valid(), "the ids are unique: {flaky}");
     assert!(!flaky.is_valid(), "{flaky}");
     assert!(
-        flaky.goals_missed.iter().any(|g| g.contains("availability")),
+        flaky
+            .goals_missed
+            .iter()
+            .any(|g| g.contains("availability")),
         "{flaky}"
     );
     let steady = run(&challenge("2", 1), |_| unique_ids::UniqueIds::default());
