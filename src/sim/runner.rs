@@ -557,6 +557,10 @@ fn final_phase<H: Handler>(
 ) {
     let quiet = cluster.now() + FINAL_QUIESCE;
     drive_until(cluster, clients, replies, quiet);
+    if let Some(targets) = clients.generator.kafka_final_targets() {
+        kafka_final_polls(cluster, clients, replies, &targets);
+        return;
+    }
     let Some(read) = clients.generator.final_read() else {
         return;
     };
@@ -579,6 +583,81 @@ fn final_phase<H: Handler>(
             let node = nodes[slot - first].clone();
             clients.send(cluster, slot, &node, read.clone(), true);
         }
+    }
+}
+
+/// How long kafka's final polls may start operations (Maelstrom clips them to 10 s).
+const KAFKA_FINAL_POLLS: Duration = Duration::from_secs(10);
+
+/// Kafka's final generator as Maelstrom runs jepsen's: every client thread crashes its
+/// client (a fresh process and client id), assigns its fresh process every key seen so far seeking to the beginning, then
+/// polls (committing after each poll that returned messages) at staggered intervals until
+/// it has polled, per key, the highest offset any successful send or poll had reached.
+/// New operations start only within [`KAFKA_FINAL_POLLS`]; those in flight are waited out.
+/// A process replaced after an indeterminate result starts with no assignment, as in
+/// Maelstrom, and so polls nothing.
+fn kafka_final_polls<H: Handler>(
+    cluster: &mut Cluster<H>,
+    clients: &mut Clients,
+    replies: &mut Vec<ClientMessage>,
+    targets: &BTreeMap<String, i64>,
+) {
+    let start = cluster.now();
+    let end = start + KAFKA_FINAL_POLLS;
+    let keys: Vec<String> = targets.keys().cloned().collect();
+    let nodes = cluster.node_ids().to_vec();
+    let slots = clients.processes.len();
+    let node_of = |slot: usize| nodes[slot % nodes.len()].clone();
+    for slot in 0..slots {
+        let node = node_of(slot);
+        // The crash itself is not recorded: it involves no node, and `info` counts stay
+        // those of indeterminate answers.
+        clients.replace_process(cluster, slot);
+        let process = clients.processes[slot];
+        let value = clients.generator.kafka_seek_to_beginning(process, &keys);
+        let history = &mut clients.history;
+        history.push_final_invoke(process, "assign", value, start, &node);
+        history.push_completion(process, OpKind::Ok, Value::Null, start);
+    }
+    let mut remaining = vec![targets.clone(); slots];
+    let mut next_poll = vec![start; slots];
+    loop {
+        let now = cluster.now();
+        let mut wake = clients.earliest_deadline();
+        for slot in 0..slots {
+            let process = clients.processes[slot];
+            if let Some(polled) = clients.generator.kafka_polled(process) {
+                remaining[slot].retain(|key, target| !polled.get(key).is_some_and(|p| p >= target));
+            }
+            if clients.is_busy(slot) {
+                continue;
+            }
+            let commit = clients.generator.kafka_commit_pending(process);
+            if !commit && (remaining[slot].is_empty() || now >= end) {
+                continue;
+            }
+            if commit || next_poll[slot] <= now {
+                if !commit {
+                    let gap = Duration::from_micros(clients.generator.kafka_poll_gap_us());
+                    next_poll[slot] += gap;
+                }
+                let request = clients.generator.kafka_final_op(process);
+                clients.send(cluster, slot, &node_of(slot), request, true);
+            } else {
+                let at = next_poll[slot].min(end);
+                wake = Some(wake.map_or(at, |w| w.min(at)));
+            }
+        }
+        let Some(wake) = wake.or_else(|| clients.earliest_deadline()) else {
+            return;
+        };
+        // Step event by event, so that an answer is acted on when it arrives.
+        let wake = cluster
+            .next_event_at()
+            .map_or(wake, |at| at.max(now).min(wake));
+        cluster.run_until(wake, replies);
+        clients.receive(cluster, replies);
+        clients.expire(cluster, wake);
     }
 }
 

@@ -7,6 +7,8 @@
 //! few kafka keys. The module owns generation and interpretation only: the runner decides
 //! when and to whom, and drives the cluster.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use super::check::Workload;
@@ -46,8 +48,31 @@ pub struct Generator {
     rng: Rng,
     /// The next unique value (broadcast messages, set elements, written values).
     next_value: u64,
-    /// Per kafka client process: the offsets to poll from next.
-    kafka_positions: std::collections::BTreeMap<u64, Map<String, Value>>,
+    /// Per kafka client process: Maelstrom's client state.
+    kafka_clients: BTreeMap<u64, KafkaClient>,
+    /// Every process's kafka view so far: sends, polls and what is still unseen.
+    kafka: KafkaTracker,
+}
+
+/// One kafka client process, as Maelstrom's `kafka` client keeps it.
+#[derive(Debug, Default)]
+struct KafkaClient {
+    /// Assigned keys (and any key a poll returned) to the offset to poll from next.
+    offsets: BTreeMap<String, i64>,
+    /// Highest offsets of the last successful poll, per key: committed before anything else.
+    to_commit: Option<Map<String, Value>>,
+    /// Highest offset this process has polled, per key (final polls stop at their targets).
+    polled: BTreeMap<String, i64>,
+}
+
+/// What every kafka client has done, across processes (jepsen's generator state).
+#[derive(Debug, Default)]
+struct KafkaTracker {
+    /// Highest offset per key of any successful send or poll (the final polls' targets).
+    max_offsets: BTreeMap<String, i64>,
+    /// Highest sent offset per key not yet matched by a poll (jepsen's "poll unseen"), with
+    /// the highest polled offset of that key.
+    unseen: BTreeMap<String, (i64, i64)>,
 }
 
 impl Generator {
@@ -57,7 +82,8 @@ impl Generator {
             workload,
             rng,
             next_value: 0,
-            kafka_positions: Default::default(),
+            kafka_clients: BTreeMap::new(),
+            kafka: KafkaTracker::default(),
         }
     }
 
@@ -152,40 +178,95 @@ impl Generator {
         request("txn", json!(ops), json!({"type": "txn", "txn": ops}))
     }
 
+    /// Maelstrom's kafka client (jepsen's kafka workload with `:sub-via #{:assign}`, no
+    /// transactions): after a poll that returned messages the process first commits the
+    /// highest offsets it polled (Maelstrom does so inside the poll operation; here it is the
+    /// process's next operation); otherwise it sends or polls its assigned keys, and now and
+    /// then (1 in 64) assigns itself a key, a third of the time together with every key that
+    /// has acknowledged sends no poll has returned yet. An assign asks the node for the keys'
+    /// committed offsets (`list_committed_offsets`) and is recorded as `assign`.
     fn kafka_op(&mut self, process: u64) -> Request {
-        let key = self.rng.below(KAFKA_KEYS).to_string();
-        let positions = self.kafka_positions.entry(process).or_default().clone();
-        match self.rng.below(10) {
-            0..=4 => {
-                let msg = self.unique();
-                let body = json!({"type": "send", "key": key, "msg": msg});
-                request("send", json!([key, msg]), body)
-            }
-            5..=7 => {
-                let mut offsets = Map::new();
-                for k in 0..KAFKA_KEYS {
-                    let k = k.to_string();
-                    let from = positions.get(&k).cloned().unwrap_or(json!(0));
-                    offsets.insert(k, from);
-                }
-                let offsets = Value::Object(offsets);
-                request(
-                    "poll",
-                    offsets.clone(),
-                    json!({"type": "poll", "offsets": offsets}),
-                )
-            }
-            8 if !positions.is_empty() => {
-                let offsets = Value::Object(positions);
-                let body = json!({"type": "commit_offsets", "offsets": offsets});
-                request("commit_offsets", offsets, body)
-            }
-            _ => {
-                let keys: Vec<String> = (0..KAFKA_KEYS).map(|k| k.to_string()).collect();
-                let body = json!({"type": "list_committed_offsets", "keys": keys});
-                request("list_committed_offsets", json!(keys), body)
-            }
+        let client = self.kafka_clients.entry(process).or_default();
+        if let Some(offsets) = client.to_commit.take() {
+            return commit_request(offsets);
         }
+        let key = self.rng.below(KAFKA_KEYS).to_string();
+        if self.rng.below(64) == 0 {
+            let mut keys = vec![key];
+            if !self.kafka.unseen.is_empty() && self.rng.below(3) == 0 {
+                for unseen in self.kafka.unseen.keys() {
+                    if !keys.contains(unseen) {
+                        keys.push(unseen.clone());
+                    }
+                }
+            }
+            let body = json!({"type": "list_committed_offsets", "keys": keys});
+            return request("assign", json!(keys), body);
+        }
+        if self.rng.chance(0.5) {
+            let msg = self.unique();
+            let body = json!({"type": "send", "key": key, "msg": msg});
+            request("send", json!([key, msg]), body)
+        } else {
+            self.kafka_poll(process)
+        }
+    }
+
+    /// A poll from the process's current offsets (all of its assigned keys).
+    fn kafka_poll(&mut self, process: u64) -> Request {
+        let client = self.kafka_clients.entry(process).or_default();
+        let offsets: Map<String, Value> = client
+            .offsets
+            .iter()
+            .map(|(k, o)| (k.clone(), json!(o)))
+            .collect();
+        let offsets = Value::Object(offsets);
+        request(
+            "poll",
+            offsets.clone(),
+            json!({"type": "poll", "offsets": offsets}),
+        )
+    }
+
+    /// Kafka's final polls: the highest offset per key any successful send or poll reached
+    /// so far, which every final poller must read up to; `None` for other workloads.
+    pub fn kafka_final_targets(&self) -> Option<BTreeMap<String, i64>> {
+        (self.workload == Workload::Kafka).then(|| self.kafka.max_offsets.clone())
+    }
+
+    /// Kafka's final polls: `process` (fresh after a crash) assigns itself `keys` and seeks
+    /// to the beginning of each; returns the assign's value for the history.
+    pub fn kafka_seek_to_beginning(&mut self, process: u64, keys: &[String]) -> Value {
+        let client = self.kafka_clients.entry(process).or_default();
+        client.offsets = keys.iter().map(|k| (k.clone(), 0)).collect();
+        json!(keys)
+    }
+
+    /// Kafka's final polls: the next operation of `process`, its pending commit or a poll.
+    pub fn kafka_final_op(&mut self, process: u64) -> Request {
+        let client = self.kafka_clients.entry(process).or_default();
+        match client.to_commit.take() {
+            Some(offsets) => commit_request(offsets),
+            None => self.kafka_poll(process),
+        }
+    }
+
+    /// Kafka: whether `process` has a commit to make before its next poll.
+    pub fn kafka_commit_pending(&self, process: u64) -> bool {
+        self.kafka_clients
+            .get(&process)
+            .is_some_and(|c| c.to_commit.is_some())
+    }
+
+    /// Kafka: the highest offset per key `process` has polled successfully.
+    pub fn kafka_polled(&self, process: u64) -> Option<&BTreeMap<String, i64>> {
+        self.kafka_clients.get(&process).map(|c| &c.polled)
+    }
+
+    /// A pause between final polls: jepsen staggers them by a uniform 0..400 ms (a mean of
+    /// 200 ms).
+    pub fn kafka_poll_gap_us(&mut self) -> u64 {
+        self.rng.below(400_000)
     }
 
     /// Interprets the answer to `req` from client `process`.
@@ -206,6 +287,11 @@ impl Generator {
         }
         if let Some(missing) = fields.iter().find(|f| reply.get(**f).is_none()) {
             return Outcome::SchemaError(format!("{expected} lacks `{missing}`: {reply}"));
+        }
+        if req.f == "assign" && offsets_of(&reply["offsets"]).is_none() {
+            return Outcome::SchemaError(format!(
+                "{expected} offsets are not a map of keys to offsets: {reply}"
+            ));
         }
         let value = self.ok_value(process, req, reply);
         Outcome::Done(OpKind::Ok, value)
@@ -238,7 +324,7 @@ impl Generator {
             ("txn", _) => &["txn"],
             ("send", _) => &["offset"],
             ("poll", _) => &["msgs"],
-            ("list_committed_offsets", _) => &["offsets"],
+            ("list_committed_offsets" | "assign", _) => &["offsets"],
             _ => &[],
         }
     }
@@ -251,29 +337,116 @@ impl Generator {
             ("read", Workload::LinKv) => json!([req.value[0], reply["value"]]),
             ("read", _) => reply["value"].clone(),
             ("txn", _) => reply["txn"].clone(),
-            ("send", _) => json!([req.value[0], req.value[1], reply["offset"]]),
+            ("send", _) => {
+                if let (Some(key), Some(offset)) = (req.value[0].as_str(), reply["offset"].as_i64())
+                {
+                    self.kafka.sent(key, offset);
+                }
+                json!([req.value[0], req.value[1], reply["offset"]])
+            }
             ("poll", _) => {
-                self.advance_positions(process, &reply["msgs"]);
+                self.kafka_polled_ok(process, &reply["msgs"]);
                 reply["msgs"].clone()
+            }
+            ("assign", _) => {
+                self.kafka_assigned(process, &req.value, &reply["offsets"]);
+                reply["offsets"].clone()
             }
             ("list_committed_offsets", _) => reply["offsets"].clone(),
             _ => req.value.clone(),
         }
     }
 
-    /// A kafka client resumes polling after the last offset it saw, per key.
-    fn advance_positions(&mut self, process: u64, msgs: &Value) {
-        let positions = self.kafka_positions.entry(process).or_default();
+    /// A successful poll: the client resumes after the highest offset it got per key
+    /// (never moving back), and commits those highest offsets next.
+    fn kafka_polled_ok(&mut self, process: u64, msgs: &Value) {
+        let client = self.kafka_clients.entry(process).or_default();
+        let mut commit = Map::new();
         for (key, entries) in msgs.as_object().into_iter().flatten() {
-            let last = entries
+            let highest = entries
                 .as_array()
-                .and_then(|e| e.last())
-                .and_then(|e| e[0].as_u64());
-            if let Some(last) = last {
-                positions.insert(key.clone(), json!(last + 1));
-            }
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.get(0).and_then(Value::as_i64))
+                .max();
+            let Some(highest) = highest else {
+                continue;
+            };
+            let next = client.offsets.entry(key.clone()).or_insert(0);
+            *next = (*next).max(highest.saturating_add(1));
+            let polled = client.polled.entry(key.clone()).or_insert(highest);
+            *polled = (*polled).max(highest);
+            commit.insert(key.clone(), json!(highest.max(0)));
+            self.kafka.polled(key, highest);
+        }
+        client.to_commit = (!commit.is_empty()).then_some(commit);
+    }
+
+    /// A successful assign: the client now polls exactly `keys`, each from where it already
+    /// was, else from the listed committed offset, else from 0.
+    fn kafka_assigned(&mut self, process: u64, keys: &Value, listed: &Value) {
+        let listed = offsets_of(listed).unwrap_or_default();
+        let client = self.kafka_clients.entry(process).or_default();
+        let keys = keys
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        client.offsets = keys
+            .map(|k| {
+                let from = client.offsets.get(k).or(listed.get(k)).copied();
+                (k.to_owned(), from.unwrap_or(0))
+            })
+            .collect();
+    }
+}
+
+impl KafkaTracker {
+    fn sent(&mut self, key: &str, offset: i64) {
+        self.seen(key, offset);
+        let entry = self.unseen.entry(key.to_owned()).or_insert((offset, -1));
+        entry.0 = entry.0.max(offset);
+        self.trim(key);
+    }
+
+    fn polled(&mut self, key: &str, offset: i64) {
+        self.seen(key, offset);
+        if let Some(entry) = self.unseen.get_mut(key) {
+            entry.1 = entry.1.max(offset);
+            self.trim(key);
         }
     }
+
+    fn seen(&mut self, key: &str, offset: i64) {
+        let max = self.max_offsets.entry(key.to_owned()).or_insert(offset);
+        *max = (*max).max(offset);
+    }
+
+    /// A key whose polls have caught up with its sends has nothing unseen.
+    fn trim(&mut self, key: &str) {
+        if self
+            .unseen
+            .get(key)
+            .is_some_and(|&(sent, polled)| polled >= sent)
+        {
+            self.unseen.remove(key);
+        }
+    }
+}
+
+fn commit_request(offsets: Map<String, Value>) -> Request {
+    let offsets = Value::Object(offsets);
+    let body = json!({"type": "commit_offsets", "offsets": offsets});
+    request("commit_offsets", offsets, body)
+}
+
+/// `{key: offset}` with integer offsets, or `None`.
+fn offsets_of(value: &Value) -> Option<BTreeMap<String, i64>> {
+    value
+        .as_object()?
+        .iter()
+        .map(|(k, o)| Some((k.clone(), o.as_i64()?)))
+        .collect()
 }
 
 fn request(f: &'static str, value: Value, body: Value) -> Request {

@@ -1,25 +1,35 @@
 //! The kafka checker: append-only logs per key, polls, and committed offsets.
 //!
-//! Modelled on the anomalies Maelstrom's kafka checker names. Invalid when:
+//! Modelled on jepsen's kafka checker (`jepsen.tests.kafka`), which Maelstrom's kafka
+//! workload uses with assign-only consumers and no transactions. Invalid when:
 //! - two different messages sit at the same key and offset, across send replies and polls
 //!   ("inconsistent offsets", a node that reuses an offset);
 //! - one sent message shows up at two offsets of its key ("duplicate");
-//! - a poll's offsets for a key do not strictly increase ("nonmonotonic poll"), or start below
-//!   the requested offset ("poll before start");
-//! - a poll's range for a key (first to last offset) leaves out an offset known to exist:
-//!   "lost write" when that offset belongs to an acknowledged send, "poll skip" otherwise;
+//! - a poll returns a message whose send failed definitely ("aborted read");
+//! - an acknowledged send is at or below, in its key's log, a message some successful poll
+//!   returned, yet no successful poll returned it ("lost write": the check is per key over
+//!   the whole history, jepsen's bound being the highest offset any poll read);
+//! - an acknowledged send is returned by no successful poll at all ("unseen": the final
+//!   polls, which read every key from the beginning, should have found it);
+//! - a poll's offsets for a key do not strictly increase ("internal nonmonotonic poll"), or
+//!   skip an offset known to exist between two of them ("internal poll skip");
+//! - a process's poll of a key starts at or below where its previous poll of that key ended
+//!   ("nonmonotonic poll"), or past an offset known to exist after it ("poll skip"); as in
+//!   jepsen, an assign forgets this for the keys it does not assign;
 //! - one process's consecutive sends to a key get offsets that do not increase
-//!   ("nonmonotonic send");
-//! - `list_committed_offsets` reports an offset above every commit invoked before it
-//!   completed ("invented commit": clients would skip unprocessed messages);
+//!   ("nonmonotonic send"; an assign forgets it for keys it does not assign, as in jepsen);
+//! - a poll starts below the requested offset ("poll before start": Maelstrom's protocol
+//!   requires the first message to be at the requested offset; jepsen, which does not see
+//!   requests, would call it a nonmonotonic poll when the process had read past it);
+//! - an assign (`list_committed_offsets`) reports an offset above every commit invoked
+//!   before it completed ("invented commit": clients would skip unprocessed messages; jepsen
+//!   only sees this through the lost writes it causes);
 //! - a reply value does not have the workload's shape ("malformed").
 //!
 //! Reported but not failing: a listed committed offset below one whose commit completed
 //! before the listing began ("commit regression"), since Maelstrom only asks that a re-assign
-//! not skip messages and re-reading is allowed (several consumers commit the same key), and
-//! acknowledged sends that no poll returned ("unobserved"), since there is no recency
-//! requirement. Polls are not compared across one another, because a client may restart from
-//! any offset (the requested offset explains each poll's start).
+//! not skip messages and re-reading is allowed (several consumers commit the same key).
+//! Not checked: jepsen's Elle cycle search over write-read and real-time edges.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -47,10 +57,11 @@ pub fn check(history: &History) -> CheckResult {
         }
     }
     check_duplicates(&calls, &state.logs, &mut state.anomalies, &mut counts);
-    check_sends(&sends, &mut state.anomalies, &mut counts);
-    let acked: HashSet<(&str, i64)> = sends.iter().map(|s| (&*s.key, s.offset)).collect();
-    let seen = check_polls(&polls, &acked, &mut state, &mut counts);
-    counts.unobserved = acked.difference(&seen).count();
+    check_aborted_reads(&calls, &polls, &mut state.anomalies, &mut counts);
+    check_sends(&calls, &sends, &mut state.anomalies, &mut counts);
+    check_polls(&polls, &mut state, &mut counts);
+    check_process_polls(&calls, &polls, &mut state, &mut counts);
+    check_lost_and_unseen(&sends, &polls, &mut state.anomalies, &mut counts);
     check_commits(&calls, &mut state.anomalies, &mut counts);
     let summary = counts.summary();
     state.anomalies.finish(summary)
@@ -62,34 +73,41 @@ struct Counts {
     malformed: usize,
     inconsistent: usize,
     duplicate: usize,
-    nonmonotonic_poll: usize,
-    poll_before_start: usize,
+    aborted_read: usize,
     lost: usize,
-    skip: usize,
+    unseen: usize,
+    internal_nonmonotonic: usize,
+    internal_skip: usize,
+    nonmonotonic_poll: usize,
+    poll_skip: usize,
+    poll_before_start: usize,
     nonmonotonic_send: usize,
     invented_commit: usize,
     commit_regression: usize,
-    unobserved: usize,
 }
 
 impl Counts {
     fn summary(&self) -> String {
         format!(
-            "{} lost writes, {} inconsistent offsets, {} duplicates, {} poll skips, \
-             {} nonmonotonic polls, {} polls before start, {} nonmonotonic sends, \
-             {} invented commits, {} malformed; informational: {} commit regressions, \
-             {} unobserved sends",
+            "{} lost writes, {} unseen, {} inconsistent offsets, {} duplicates, \
+             {} aborted reads, {} poll skips, {} nonmonotonic polls, \
+             {} internal poll skips, {} internal nonmonotonic polls, \
+             {} polls before start, {} nonmonotonic sends, {} invented commits, \
+             {} malformed; informational: {} commit regressions",
             self.lost,
+            self.unseen,
             self.inconsistent,
             self.duplicate,
-            self.skip,
+            self.aborted_read,
+            self.poll_skip,
             self.nonmonotonic_poll,
+            self.internal_skip,
+            self.internal_nonmonotonic,
             self.poll_before_start,
             self.nonmonotonic_send,
             self.invented_commit,
             self.malformed,
             self.commit_regression,
-            self.unobserved
         )
     }
 }
@@ -246,12 +264,37 @@ fn check_duplicates(
     }
 }
 
-/// A process's consecutive sends to a key must get increasing offsets.
-fn check_sends(sends: &[Send<'_>], anomalies: &mut Anomalies, counts: &mut Counts) {
-    let mut last: HashMap<(u64, &str), (i64, &Call<'_>)> = HashMap::new();
-    for send in sends {
-        let slot = (send.call.process, &*send.key);
-        if let Some(&(previous, earlier)) = last.get(&slot) {
+/// The keys an assign gives its process, when the assign may have happened (ok or info).
+fn assigned_keys<'a>(call: &'a Call<'a>) -> Option<HashSet<String>> {
+    if call.f != "assign" || call.kind == OpKind::Fail {
+        return None;
+    }
+    let keys = call.input.as_array().map(|keys| keys.iter().map(key_text));
+    Some(keys.into_iter().flatten().collect())
+}
+
+/// A process's consecutive sends to a key must get increasing offsets; an assign forgets
+/// the keys it does not assign.
+fn check_sends(
+    calls: &[Call<'_>],
+    sends: &[Send<'_>],
+    anomalies: &mut Anomalies,
+    counts: &mut Counts,
+) {
+    let by_index: HashMap<usize, &Send<'_>> = sends.iter().map(|s| (s.call.index, s)).collect();
+    let mut last: HashMap<u64, HashMap<&str, (i64, &Call<'_>)>> = HashMap::new();
+    for call in calls {
+        if let Some(keys) = assigned_keys(call) {
+            if let Some(last) = last.get_mut(&call.process) {
+                last.retain(|key, _| keys.contains(*key));
+            }
+            continue;
+        }
+        let Some(send) = by_index.get(&call.index) else {
+            continue;
+        };
+        let last = last.entry(call.process).or_default();
+        if let Some(&(previous, earlier)) = last.get(&*send.key) {
             if send.offset <= previous {
                 counts.nonmonotonic_send += 1;
                 anomalies.note(|| {
@@ -264,54 +307,200 @@ fn check_sends(sends: &[Send<'_>], anomalies: &mut Anomalies, counts: &mut Count
                 });
             }
         }
-        last.insert(slot, (send.offset, send.call));
+        last.insert(&send.key, (send.offset, send.call));
     }
 }
 
-/// Order and start of each poll's lists, and offsets known to exist that a poll skipped.
-/// Returns every `(key, offset)` some poll returned.
-fn check_polls<'a>(
-    polls: &'a [Poll<'a>],
-    acked: &HashSet<(&'a str, i64)>,
-    state: &mut State,
-    counts: &mut Counts,
-) -> HashSet<(&'a str, i64)> {
-    let mut seen = HashSet::new();
-    let mut skipped: HashSet<(&str, i64)> = HashSet::new();
+/// Known offsets of `key` strictly between `low` and `high`.
+fn known_between(state: &State, key: &str, low: i64, high: i64) -> Vec<i64> {
+    match state.logs.get(key) {
+        Some(log) if low < high => log
+            .range(low.saturating_add(1)..high)
+            .map(|(o, _)| *o)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Within each poll: order, start, and known offsets skipped between consecutive entries.
+fn check_polls(polls: &[Poll<'_>], state: &mut State, counts: &mut Counts) {
     for poll in polls {
         for (key, entries) in &poll.msgs {
-            seen.extend(entries.iter().map(|(offset, _)| (key.as_str(), *offset)));
             check_poll_order(poll, key, entries, &mut state.anomalies, counts);
-            let present: HashSet<i64> = entries.iter().map(|(offset, _)| *offset).collect();
-            let (Some(&low), Some(&high)) = (present.iter().min(), present.iter().max()) else {
-                continue;
-            };
-            let Some(log) = state.logs.get(key) else {
-                continue;
-            };
-            for &offset in log.range(low..=high).map(|(offset, _)| offset) {
-                if present.contains(&offset) || !skipped.insert((key, offset)) {
+            for pair in entries.windows(2) {
+                let (low, high) = (pair[0].0, pair[1].0);
+                let skipped = known_between(state, key, low, high);
+                if skipped.is_empty() {
                     continue;
                 }
-                let what = if acked.contains(&(key.as_str(), offset)) {
-                    counts.lost += 1;
-                    "lost write: acknowledged"
-                } else {
-                    counts.skip += 1;
-                    "poll skip: known"
-                };
+                counts.internal_skip += 1;
                 state.anomalies.note(|| {
-                    let range = format!("offsets {low}..={high}");
-                    let place = format!("key {key} offset {offset}");
-                    format!(
-                        "{what} {place} missing from a poll of {range}: {}",
-                        poll.call.describe()
-                    )
+                    let what = format!("key {key} went from {low} to {high}, past {skipped:?}");
+                    format!("internal poll skip: {what}: {}", poll.call.describe())
                 });
             }
         }
     }
-    seen
+}
+
+/// Each process's consecutive polls of a key continue where the previous one ended: the
+/// next first offset is above the previous last one ("nonmonotonic poll" otherwise) and no
+/// known offset lies between them ("poll skip" otherwise). An assign forgets the keys it
+/// does not assign; a poll that returned an empty list for a key leaves nothing to compare
+/// the next one with (as in jepsen).
+fn check_process_polls(
+    calls: &[Call<'_>],
+    polls: &[Poll<'_>],
+    state: &mut State,
+    counts: &mut Counts,
+) {
+    let by_index: HashMap<usize, &Poll<'_>> = polls.iter().map(|p| (p.call.index, p)).collect();
+    type Last<'a> = HashMap<&'a str, Option<(i64, &'a Call<'a>)>>;
+    let mut last: HashMap<u64, Last<'_>> = HashMap::new();
+    for call in calls {
+        if let Some(keys) = assigned_keys(call) {
+            if let Some(last) = last.get_mut(&call.process) {
+                last.retain(|key, _| keys.contains(*key));
+            }
+            continue;
+        }
+        let Some(poll) = by_index.get(&call.index) else {
+            continue;
+        };
+        let last = last.entry(call.process).or_default();
+        for (key, entries) in &poll.msgs {
+            let first = entries.first().map(|(offset, _)| *offset);
+            if let (Some(Some((previous, earlier))), Some(first)) = (last.get(key.as_str()), first)
+            {
+                let (previous, earlier) = (*previous, *earlier);
+                let skipped = known_between(state, key, previous, first);
+                let what = if first <= previous {
+                    counts.nonmonotonic_poll += 1;
+                    format!("nonmonotonic poll: key {key} went back from {previous} to {first}")
+                } else if !skipped.is_empty() {
+                    counts.poll_skip += 1;
+                    format!(
+                        "poll skip: key {key} went from {previous} to {first}, past {skipped:?}"
+                    )
+                } else {
+                    String::new()
+                };
+                if !what.is_empty() {
+                    state.anomalies.note(|| {
+                        let (a, b) = (earlier.describe(), poll.call.describe());
+                        format!("{what}: {a} then {b}")
+                    });
+                }
+            }
+            let end = entries.last().map(|(offset, _)| (*offset, poll.call));
+            last.insert(key, end);
+        }
+    }
+}
+
+/// Jepsen's lost writes and unseen messages, per key over the whole history. Once some
+/// successful poll has read a message at offset k, every acknowledged send whose message
+/// sits at or below k (at its last known offset) must have been read by some successful
+/// poll; and every acknowledged send must have been read by one.
+fn check_lost_and_unseen(
+    sends: &[Send<'_>],
+    polls: &[Poll<'_>],
+    anomalies: &mut Anomalies,
+    counts: &mut Counts,
+) {
+    // (key, msg) -> (first, last) offset where sends or polls put it.
+    let mut places: HashMap<(&str, &Atom), (i64, i64)> = HashMap::new();
+    let mut place = |key, msg, offset: i64| {
+        let entry = places.entry((key, msg)).or_insert((offset, offset));
+        *entry = (entry.0.min(offset), entry.1.max(offset));
+    };
+    for send in sends {
+        place(&*send.key, &send.msg, send.offset);
+    }
+    for poll in polls {
+        for (key, entries) in &poll.msgs {
+            for (offset, msg) in entries {
+                place(key.as_str(), msg, *offset);
+            }
+        }
+    }
+    let mut read: HashSet<(&str, &Atom)> = HashSet::new();
+    // key -> the highest first offset of a read message, and the poll that read it.
+    let mut bound: HashMap<&str, (i64, &Call<'_>)> = HashMap::new();
+    for poll in polls {
+        for (key, entries) in &poll.msgs {
+            for (_, msg) in entries {
+                read.insert((key.as_str(), msg));
+                let first = places.get(&(key.as_str(), msg)).map_or(i64::MIN, |p| p.0);
+                let entry = bound.entry(key).or_insert((first, poll.call));
+                if first > entry.0 {
+                    *entry = (first, poll.call);
+                }
+            }
+        }
+    }
+    let mut done: HashSet<(&str, &Atom)> = HashSet::new();
+    for send in sends {
+        let id = (&*send.key, &send.msg);
+        if read.contains(&id) || !done.insert(id) {
+            continue;
+        }
+        counts.unseen += 1;
+        anomalies.note(|| {
+            format!(
+                "unseen: key {} message {} acknowledged, returned by no poll: {}",
+                send.key,
+                send.msg,
+                send.call.describe()
+            )
+        });
+        let last = places.get(&id).map_or(send.offset, |p| p.1);
+        if let Some(&(high, reader)) = bound.get(&*send.key).filter(|b| last <= b.0) {
+            counts.lost += 1;
+            anomalies.note(|| {
+                let what = format!("key {} message {} at offset {last}", send.key, send.msg);
+                let (a, b) = (send.call.describe(), reader.describe());
+                format!("lost write: {what}, below offset {high} that {b} read: sent by {a}")
+            });
+        }
+    }
+}
+
+/// A poll must not return a message whose only sends failed definitely.
+fn check_aborted_reads(
+    calls: &[Call<'_>],
+    polls: &[Poll<'_>],
+    anomalies: &mut Anomalies,
+    counts: &mut Counts,
+) {
+    let mut failed: HashSet<(String, Atom)> = HashSet::new();
+    let mut maybe: HashSet<(String, Atom)> = HashSet::new();
+    for call in calls.iter().filter(|c| c.f == "send") {
+        if let Some([key, msg]) = call.input.as_array().map(Vec::as_slice) {
+            let id = (key_text(key), Atom::from_value(msg));
+            if call.kind == OpKind::Fail {
+                failed.insert(id);
+            } else {
+                maybe.insert(id);
+            }
+        }
+    }
+    let mut reported: HashSet<(String, Atom)> = HashSet::new();
+    for poll in polls {
+        for (key, entries) in &poll.msgs {
+            for (offset, msg) in entries {
+                let id = (key.clone(), msg.clone());
+                if !failed.contains(&id) || maybe.contains(&id) || !reported.insert(id) {
+                    continue;
+                }
+                counts.aborted_read += 1;
+                anomalies.note(|| {
+                    let what = format!("key {key} offset {offset} holds failed send {msg}");
+                    format!("aborted read: {what}: {}", poll.call.describe())
+                });
+            }
+        }
+    }
 }
 
 /// Offsets within one poll's list strictly increase and none is below the requested one.
@@ -323,8 +512,11 @@ fn check_poll_order(
     counts: &mut Counts,
 ) {
     if entries.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
-        counts.nonmonotonic_poll += 1;
-        anomalies.note(|| format!("nonmonotonic poll on key {key}: {}", poll.call.describe()));
+        counts.internal_nonmonotonic += 1;
+        anomalies.note(|| {
+            let what = format!("internal nonmonotonic poll on key {key}");
+            format!("{what}: {}", poll.call.describe())
+        });
     }
     let lowest = entries.iter().map(|(offset, _)| *offset).min();
     if let (Some(lowest), Some(&from)) = (lowest, poll.requested.get(key)) {
@@ -344,9 +536,11 @@ type Timeline = HashMap<String, Vec<(Instant, i64)>>;
 /// Listed committed offsets: never above what was committed, informationally not below.
 fn check_commits(calls: &[Call<'_>], anomalies: &mut Anomalies, counts: &mut Counts) {
     let (possible, acked) = commit_timelines(calls);
-    let lists = calls
-        .iter()
-        .filter(|c| c.f == "list_committed_offsets" && c.is_ok());
+    // An assign's listing, or a bare listing; a seek-to-beginning assign lists nothing.
+    let lists = calls.iter().filter(|c| {
+        let listing = c.f == "list_committed_offsets" || c.f == "assign";
+        listing && c.is_ok() && c.output.is_some_and(|o| !o.is_null())
+    });
     for call in lists {
         let keys = call.input.as_array().map(|keys| keys.iter().map(key_text));
         let listed = call.output.and_then(offset_map);
@@ -521,11 +715,15 @@ mod tests {
         );
         let r = check(&sorted(h));
         assert_eq!(r.validity, Validity::Invalid);
+        // 30 and 31 (offsets 4 and 5) were acknowledged and lie below offset 6, which polls
+        // read, yet no poll returned them; both polls skipped the known offset 5.
         assert!(
-            r.summary.starts_with("1 lost writes, 1 inconsistent"),
+            r.summary
+                .starts_with("2 lost writes, 2 unseen, 1 inconsistent offsets"),
             "{}",
             r.summary
         );
+        assert!(r.summary.contains("2 internal poll skips"), "{}", r.summary);
     }
 
     /// A poll served from an unsorted map: offsets out of order and before the request.
@@ -537,7 +735,7 @@ mod tests {
         assert_eq!(r.validity, Validity::Invalid);
         assert!(
             r.summary
-                .contains("1 nonmonotonic polls, 1 polls before start"),
+                .contains("1 internal nonmonotonic polls, 1 polls before start"),
             "{}",
             r.summary
         );
@@ -593,5 +791,156 @@ mod tests {
         let r = check(&h);
         assert_eq!(r.validity, Validity::Invalid);
         assert!(r.summary.contains("2 malformed"), "{}", r.summary);
+    }
+
+    fn assign(h: &mut History, process: u64, keys: Value, at: u64) {
+        let listed = json!({});
+        op(h, process, "assign", keys, at, Ok, listed, at + 1);
+    }
+
+    /// A node that acknowledges a send and never serves it: even without a poll past it,
+    /// the message is unseen, which fails the run as in jepsen.
+    #[test]
+    fn acknowledged_send_no_poll_returns_is_invalid() {
+        let mut h = healthy();
+        send(&mut h, 1, "k", 12, 4, 70);
+        let r = check(&sorted(h));
+        assert_eq!(r.validity, Validity::Invalid);
+        assert!(
+            r.summary.starts_with("0 lost writes, 1 unseen,"),
+            "{}",
+            r.summary
+        );
+        assert!(r.anomalies[0].contains("message 12"), "{:?}", r.anomalies);
+    }
+
+    /// The lost-write check is global per key: offset 1 lies in no single poll's range, but
+    /// a poll read offset 2, so the acknowledged send at 1 had to be read by some poll.
+    #[test]
+    fn acknowledged_offset_below_a_read_one_must_be_read() {
+        let mut h = History::new();
+        send(&mut h, 1, "k", 10, 0, 0);
+        send(&mut h, 1, "k", 11, 1, 10);
+        send(&mut h, 1, "k", 12, 2, 20);
+        poll(&mut h, 2, 0, json!([[0, 10]]), 30);
+        poll(&mut h, 3, 2, json!([[2, 12]]), 40);
+        let r = check(&h);
+        assert_eq!(r.validity, Validity::Invalid);
+        assert!(
+            r.summary
+                .starts_with("1 lost writes, 1 unseen, 0 inconsistent"),
+            "{}",
+            r.summary
+        );
+        assert!(r.summary.contains("0 poll skips"), "{}", r.summary);
+        // Reading it anywhere, even later, is enough.
+        poll(&mut h, 4, 1, json!([[1, 11]]), 50);
+        let r = check(&h);
+        assert!(r.is_valid(), "{r:?}");
+    }
+
+    /// One process's polls of a key must continue where the previous one ended: neither
+    /// re-reading the last offset nor jumping past a known one.
+    #[test]
+    fn a_process_polls_going_back_or_skipping_is_invalid() {
+        let mut h = History::new();
+        for (offset, msg) in (0..4).zip(10..) {
+            send(&mut h, 1, "k", msg, offset, offset as u64);
+        }
+        poll(&mut h, 2, 0, json!([[0, 10], [1, 11]]), 10);
+        poll(&mut h, 2, 1, json!([[1, 11], [2, 12], [3, 13]]), 20);
+        let r = check(&h);
+        assert_eq!(r.validity, Validity::Invalid);
+        assert!(
+            r.summary
+                .contains("0 poll skips, 1 nonmonotonic polls, 0 internal"),
+            "{}",
+            r.summary
+        );
+        let mut h = History::new();
+        for (offset, msg) in (0..4).zip(10..) {
+            send(&mut h, 1, "k", msg, offset, offset as u64);
+        }
+        poll(&mut h, 2, 0, json!([[0, 10], [1, 11]]), 10);
+        poll(&mut h, 2, 3, json!([[3, 13]]), 20);
+        poll(&mut h, 3, 0, json!([[0, 10], [1, 11], [2, 12]]), 30);
+        let r = check(&h);
+        assert_eq!(r.validity, Validity::Invalid);
+        assert!(
+            r.summary.contains("1 poll skips, 0 nonmonotonic polls"),
+            "{}",
+            r.summary
+        );
+    }
+
+    /// An assign that drops a key forgets where the process was in it, as jepsen does; one
+    /// that keeps the key keeps tracking it (Maelstrom's client keeps its position).
+    #[test]
+    fn assign_resets_process_tracking_for_dropped_keys_only() {
+        let mut h = History::new();
+        send(&mut h, 1, "k", 10, 0, 0);
+        send(&mut h, 1, "k", 11, 1, 1);
+        poll(&mut h, 2, 0, json!([[0, 10], [1, 11]]), 10);
+        assign(&mut h, 2, json!(["j"]), 20);
+        poll(&mut h, 2, 0, json!([[0, 10], [1, 11]]), 30);
+        assert!(check(&h).is_valid(), "{:?}", check(&h));
+        assign(&mut h, 2, json!(["k", "j"]), 40);
+        poll(&mut h, 2, 0, json!([[0, 10], [1, 11]]), 50);
+        let r = check(&h);
+        assert!(r.summary.contains("1 nonmonotonic polls"), "{}", r.summary);
+    }
+
+    /// Sends tracked per process are forgotten for keys an assign drops, as in jepsen.
+    #[test]
+    fn assign_resets_send_tracking_for_dropped_keys() {
+        let mut h = History::new();
+        send(&mut h, 1, "k", 10, 1, 0);
+        assign(&mut h, 1, json!(["j"]), 5);
+        send(&mut h, 1, "k", 11, 0, 10);
+        poll(&mut h, 2, 0, json!([[0, 11], [1, 10]]), 20);
+        assert!(check(&h).is_valid(), "{:?}", check(&h));
+    }
+
+    /// A poll that returns a message whose send failed definitely.
+    #[test]
+    fn reading_a_failed_send_is_invalid() {
+        let mut h = healthy();
+        op(
+            &mut h,
+            1,
+            "send",
+            json!(["k", 99]),
+            70,
+            crate::sim::history::OpKind::Fail,
+            json!(["k", 99]),
+            71,
+        );
+        poll(&mut h, 6, 3, json!([[3, 11], [4, 99]]), 80);
+        let r = check(&sorted(h));
+        assert_eq!(r.validity, Validity::Invalid);
+        assert!(r.summary.contains("1 aborted reads"), "{}", r.summary);
+    }
+
+    /// Maelstrom's client: an assign lists committed offsets; a seek-to-beginning one lists
+    /// nothing and is not checked as a listing.
+    #[test]
+    fn assign_listings_are_checked_like_listings() {
+        let mut h = History::new();
+        send(&mut h, 1, "k", 10, 0, 0);
+        send(&mut h, 1, "k", 11, 1, 1);
+        poll(&mut h, 2, 0, json!([[0, 10], [1, 11]]), 10);
+        op(&mut h, 3, "assign", json!(["k"]), 20, Ok, Value::Null, 20);
+        op(
+            &mut h,
+            4,
+            "assign",
+            json!(["k"]),
+            30,
+            Ok,
+            json!({"k": 1}),
+            31,
+        );
+        let r = check(&h);
+        assert!(r.summary.contains("1 invented commits"), "{}", r.summary);
     }
 }

@@ -1,0 +1,227 @@
+//! Kafka runs through `sim::runner` with small one-node logs: Maelstrom's client model
+//! (assign, poll then commit, crash and final polls) and the checker's jepsen anomalies, each
+//! caught on a deliberately broken log.
+
+use std::collections::BTreeMap;
+
+use maelstrom_loop::sim::history::OpKind;
+use maelstrom_loop::sim::report::Report;
+use maelstrom_loop::sim::runner::{run, RunConfig};
+use maelstrom_loop::{Ctx, Error, Handler, Message};
+use serde_json::{json, Map, Value};
+
+/// How a [`Log`] misbehaves.
+#[derive(Clone, Copy, Default, PartialEq)]
+enum Fault {
+    #[default]
+    None,
+    /// Polls never return a key's newest message: acknowledged, never seen.
+    HideNewest,
+    /// Polls start one past the requested offset: every poll skips a message.
+    SkipFirst,
+    /// Polls ignore the requested offset and start from 0: a process goes backwards.
+    FromZero,
+}
+
+/// A one-node kafka log (offsets 0, 1, 2 ... per key) serving at most 1000 messages a poll
+/// (with a few, the final polls could not catch up within their 10 s: unseen messages).
+#[derive(Default)]
+struct Log {
+    logs: BTreeMap<String, Vec<Value>>,
+    committed: BTreeMap<String, i64>,
+    fault: Fault,
+}
+
+const POLL_LIMIT: usize = 1000;
+
+impl Log {
+    fn poll(&self, wanted: BTreeMap<String, i64>) -> Map<String, Value> {
+        let mut msgs = Map::new();
+        for (key, from) in wanted {
+            let log = self.logs.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            let visible = match self.fault {
+                Fault::HideNewest => log.len().saturating_sub(1),
+                _ => log.len(),
+            };
+            let from = match self.fault {
+                Fault::SkipFirst => from + 1,
+                Fault::FromZero => 0,
+                _ => from,
+            };
+            let entries: Vec<Value> = (0..visible)
+                .skip(usize::try_from(from).unwrap_or(0))
+                .take(POLL_LIMIT)
+                .map(|o| json!([o, log[o]]))
+                .collect();
+            msgs.insert(key, Value::Array(entries));
+        }
+        msgs
+    }
+}
+
+impl Handler for Log {
+    type Timer = ();
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        match msg.kind() {
+            "send" => {
+                let log = self.logs.entry(msg.field("key")?).or_default();
+                log.push(msg.field("msg")?);
+                let offset = log.len() - 1;
+                ctx.reply(msg, &json!({"type": "send_ok", "offset": offset}))
+            }
+            "poll" => {
+                let msgs = self.poll(msg.field("offsets")?);
+                ctx.reply(msg, &json!({"type": "poll_ok", "msgs": msgs}))
+            }
+            "commit_offsets" => {
+                let offsets: BTreeMap<String, i64> = msg.field("offsets")?;
+                for (key, offset) in offsets {
+                    let committed = self.committed.entry(key).or_default();
+                    *committed = (*committed).max(offset);
+                }
+                ctx.reply(msg, &json!({"type": "commit_offsets_ok"}))
+            }
+            _ => {
+                let keys: Vec<String> = msg.field("keys")?;
+                let offsets: Map<String, Value> = keys
+                    .into_iter()
+                    .filter_map(|k| self.committed.get(&k).map(|o| (k, json!(o))))
+                    .collect();
+                let reply = json!({"type": "list_committed_offsets_ok", "offsets": offsets});
+                ctx.reply(msg, &reply)
+            }
+        }
+    }
+}
+
+fn run_log(seed: u64, fault: Fault) -> Report {
+    let mut config = RunConfig::challenge("5a").expect("known challenge");
+    config.seed = seed;
+    run(&config, |_| Log {
+        fault,
+        ..Log::default()
+    })
+}
+
+/// The number before `label` in a checker summary (`"3 unseen, 0 ..."`).
+fn count(report: &Report, label: &str) -> usize {
+    let summary = &report.check.summary;
+    summary
+        .split([',', ';', ':'])
+        .map(str::trim)
+        .find_map(|part| {
+            let (n, rest) = part.split_once(' ')?;
+            (rest == label).then(|| n.parse().ok()).flatten()
+        })
+        .unwrap_or_else(|| panic!("no `{label}` in {summary}"))
+}
+
+/// A correct log passes, with Maelstrom's client: assigns list committed offsets, polls are
+/// followed by commits of their highest offsets, and the run ends with crashed clients
+/// assigning every key from the beginning and polling until they have caught up.
+#[test]
+fn a_log_passes_with_assigns_commits_and_final_polls() {
+    let report = run_log(1, Fault::None);
+    assert!(report.is_valid(), "{report}");
+    let ops = &report.history.ops;
+    let done = |f: &str| {
+        ops.iter()
+            .filter(|op| op.f == f && op.kind == OpKind::Ok)
+            .count()
+    };
+    assert!(done("assign") > 10, "assigns: {}", done("assign"));
+    assert!(done("commit_offsets") > 100, "{}", done("commit_offsets"));
+    assert!(done("list_committed_offsets") == 0);
+    // The final pollers are fresh processes (their clients crashed), one per thread.
+    let finals: Vec<u64> = ops
+        .iter()
+        .filter(|op| op.final_read && op.f == "assign" && op.kind == OpKind::Ok)
+        .map(|op| op.process)
+        .collect();
+    assert_eq!(
+        finals.len(),
+        2,
+        "one seek-to-beginning assign per client thread"
+    );
+    for process in &finals {
+        let first = ops.iter().position(|op| op.process == *process);
+        assert!(
+            first.is_some_and(|i| ops[i].final_read),
+            "p{process} is fresh"
+        );
+    }
+    let final_msgs: usize = ops
+        .iter()
+        .filter(|op| op.final_read && op.f == "poll" && op.kind == OpKind::Ok)
+        .flat_map(|op| op.value.as_object().into_iter().flatten())
+        .map(|(_, entries)| entries.as_array().map_or(0, Vec::len))
+        .sum();
+    let sends = done("send");
+    // Both final pollers read every key from the beginning.
+    assert!(
+        final_msgs >= 2 * sends,
+        "final polls read {final_msgs} of {sends}"
+    );
+    // Every commit follows a poll by the same process and names its highest offsets.
+    let mut last_poll: BTreeMap<u64, Value> = BTreeMap::new();
+    for op in ops.iter().filter(|op| op.kind == OpKind::Ok) {
+        match op.f.as_str() {
+            "poll" => {
+                last_poll.insert(op.process, op.value.clone());
+            }
+            "commit_offsets" => {
+                let polled = last_poll.remove(&op.process).expect("a poll before");
+                for (key, offset) in op.value.as_object().into_iter().flatten() {
+                    let highest = polled[key].as_array().and_then(|e| e.last()).cloned();
+                    assert_eq!(highest.map(|e| e[0].clone()), Some(offset.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_kafka_run() {
+    let a = run_log(7, Fault::None);
+    let b = run_log(7, Fault::None);
+    assert_eq!(a.history, b.history);
+    let c = run_log(8, Fault::None);
+    assert_ne!(a.history, c.history);
+}
+
+/// Acknowledged messages that no poll ever returns are unseen, which fails the run, even
+/// though nothing after them was read (no lost write).
+#[test]
+fn a_log_hiding_its_newest_messages_fails_as_unseen() {
+    let report = run_log(1, Fault::HideNewest);
+    assert!(!report.is_valid(), "{report}");
+    assert!(count(&report, "unseen") > 0, "{}", report.check.summary);
+    assert_eq!(count(&report, "lost writes"), 0, "{}", report.check.summary);
+}
+
+/// Polls that skip an acknowledged offset: between one process's polls (poll skips) and
+/// for good (lost writes: offset 0 of every key is never read).
+#[test]
+fn a_log_skipping_offsets_fails_with_poll_skips_and_lost_writes() {
+    let report = run_log(1, Fault::SkipFirst);
+    assert!(!report.is_valid(), "{report}");
+    assert!(count(&report, "poll skips") > 0, "{}", report.check.summary);
+    assert!(
+        count(&report, "lost writes") > 0,
+        "{}",
+        report.check.summary
+    );
+}
+
+/// Polls that go back to the start: a process reads offsets at or below its last ones.
+#[test]
+fn a_log_going_backwards_fails_with_nonmonotonic_polls() {
+    let report = run_log(1, Fault::FromZero);
+    assert!(!report.is_valid(), "{report}");
+    assert!(
+        count(&report, "nonmonotonic polls") > 0,
+        "{}",
+        report.check.summary
+    );
+}
