@@ -8,11 +8,11 @@ mod common;
 #[path = "../examples/kafka.rs"]
 mod kafka;
 
-use common::Proc;
+use common::{Driven, Proc};
 use kafka::Kafka;
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
-use maelstrom_loop::{Duration, Instant, Node};
+use maelstrom_loop::{Duration, Instant};
 use serde_json::{json, Value};
 
 #[test]
@@ -79,50 +79,6 @@ fn the_binary_assigns_offsets_and_polls_them_back() {
     );
 }
 
-/// A kafka node driven through the core by hand, so a test plays the peer and the clock.
-struct Driven {
-    node: Node<Kafka>,
-    now: Instant,
-}
-
-impl Driven {
-    /// `id` of `ids`, initialised at time zero.
-    fn new(id: &str, ids: &[&str]) -> Driven {
-        let mut node = Node::new(Kafka::default());
-        let init = json!({"src": "c0", "dest": id,
-            "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
-        node.handle_line(Instant::ZERO, init.to_string().as_bytes());
-        node.clear_output();
-        Driven {
-            node,
-            now: Instant::ZERO,
-        }
-    }
-
-    fn take_output(&mut self) -> Vec<Value> {
-        let out = String::from_utf8(self.node.output().to_vec()).expect("UTF-8 output");
-        self.node.clear_output();
-        out.lines()
-            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
-            .collect()
-    }
-
-    /// Delivers `body` from `src` now and returns every message the node wrote.
-    fn deliver(&mut self, src: &str, body: Value) -> Vec<Value> {
-        let dest = self.node.node_id().unwrap_or_default().to_owned();
-        let line = json!({"src": src, "dest": dest, "body": body});
-        self.node.handle_line(self.now, line.to_string().as_bytes());
-        self.take_output()
-    }
-
-    /// Jumps to the next deadline (an RPC timeout here) and returns what the node wrote.
-    fn expire_next(&mut self) -> Vec<Value> {
-        self.now = self.node.next_deadline().expect("a pending deadline");
-        self.node.handle_timeout(self.now);
-        self.take_output()
-    }
-}
-
 /// The first numeric key (Maelstrom's keys are strings of digits) owned by node `index` of
 /// `nodes`.
 fn key_owned_by(index: usize, nodes: usize) -> String {
@@ -165,7 +121,7 @@ fn forwarded_send_outcomes_reach_the_client_with_the_right_certainty() {
     ];
     let remote = key_owned_by(1, 2);
     for (i, (owner_reply, expected)) in rows.iter().enumerate() {
-        let mut n0 = Driven::new("n0", &["n0", "n1"]);
+        let mut n0 = Driven::new(Kafka::default(), "n0", &["n0", "n1"]);
         let sent = n0.deliver(
             "c1",
             json!({"type": "send", "msg_id": 7, "key": remote, "msg": 99}),
@@ -245,7 +201,7 @@ fn bad_offsets_and_requests_for_keys_owned_elsewhere_are_refused() {
         ),
         ("c1", json!({"type": "send", "key": 7, "msg": 1}), 12),
     ];
-    let mut n0 = Driven::new("n0", &["n0", "n1"]);
+    let mut n0 = Driven::new(Kafka::default(), "n0", &["n0", "n1"]);
     for (i, (src, mut body, code)) in rows.into_iter().enumerate() {
         body["msg_id"] = json!(100 + i);
         let out = n0.deliver(src, body.clone());
@@ -272,7 +228,7 @@ fn bad_offsets_and_requests_for_keys_owned_elsewhere_are_refused() {
 fn silent_owners_cost_polls_their_keys_and_commits_their_certainty() {
     let here = key_owned_by(0, 2);
     let there = key_owned_by(1, 2);
-    let mut n0 = Driven::new("n0", &["n0", "n1"]);
+    let mut n0 = Driven::new(Kafka::default(), "n0", &["n0", "n1"]);
     n0.deliver(
         "c1",
         json!({"type": "send", "msg_id": 1, "key": here, "msg": 5}),

@@ -8,10 +8,10 @@ mod common;
 #[path = "../examples/txn_list_append.rs"]
 mod txn_list_append;
 
-use common::Proc;
+use common::{Driven, Proc};
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
-use maelstrom_loop::{Duration, Instant, Node};
+use maelstrom_loop::{Duration, Instant};
 use serde_json::{json, Value};
 use txn_list_append::TxnListAppend;
 
@@ -68,50 +68,6 @@ fn the_binary_appends_and_reads_within_and_across_transactions() {
     );
 }
 
-/// A node driven through the core by hand, so a test plays the sequencer and the clock.
-struct Driven {
-    node: Node<TxnListAppend>,
-    now: Instant,
-}
-
-impl Driven {
-    /// `id` of `ids`, initialised at time zero.
-    fn new(id: &str, ids: &[&str]) -> Driven {
-        let mut node = Node::new(TxnListAppend::default());
-        let init = json!({"src": "c0", "dest": id,
-            "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
-        node.handle_line(Instant::ZERO, init.to_string().as_bytes());
-        node.clear_output();
-        Driven {
-            node,
-            now: Instant::ZERO,
-        }
-    }
-
-    fn take_output(&mut self) -> Vec<Value> {
-        let out = String::from_utf8(self.node.output().to_vec()).expect("UTF-8 output");
-        self.node.clear_output();
-        out.lines()
-            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
-            .collect()
-    }
-
-    /// Delivers `body` from `src` now and returns every message the node wrote.
-    fn deliver(&mut self, src: &str, body: Value) -> Vec<Value> {
-        let dest = self.node.node_id().unwrap_or_default().to_owned();
-        let line = json!({"src": src, "dest": dest, "body": body});
-        self.node.handle_line(self.now, line.to_string().as_bytes());
-        self.take_output()
-    }
-
-    /// Jumps to the next deadline (an RPC timeout here) and returns what the node wrote.
-    fn expire_next(&mut self) -> Vec<Value> {
-        self.now = self.node.next_deadline().expect("a pending deadline");
-        self.node.handle_timeout(self.now);
-        self.take_output()
-    }
-}
-
 /// What the sequencer answers a forwarded transaction, and what the client must hear
 /// (MAELSTROM.md "Errors": definite only if nothing was applied; Elle counts a definitely
 /// failed transaction whose appends are visible as an aborted read). Regression: an
@@ -149,7 +105,7 @@ fn forwarded_txn_outcomes_reach_the_client_with_the_right_certainty() {
         (None, json!({"type": "error", "code": 0})),
     ];
     for (i, (sequencer_reply, expected)) in rows.iter().enumerate() {
-        let mut n1 = Driven::new("n1", &["n0", "n1"]);
+        let mut n1 = Driven::new(TxnListAppend::default(), "n1", &["n0", "n1"]);
         let txn = json!([["append", 1, 5], ["r", 1, null]]);
         let sent = n1.deliver("c1", json!({"type": "txn", "msg_id": 7, "txn": txn}));
         assert_eq!(
@@ -193,7 +149,7 @@ fn forwarded_txn_outcomes_reach_the_client_with_the_right_certainty() {
 /// A malformed transaction is refused where it arrives, with no forward.
 #[test]
 fn only_the_sequencer_executes_and_bad_txns_are_refused_where_they_arrive() {
-    let mut n1 = Driven::new("n1", &["n0", "n1", "n2"]);
+    let mut n1 = Driven::new(TxnListAppend::default(), "n1", &["n0", "n1", "n2"]);
     let out = n1.deliver(
         "n2",
         json!({"type": "execute", "msg_id": 3, "txn": [["append", 1, 5], ["r", 1, null]]}),
@@ -213,7 +169,7 @@ fn only_the_sequencer_executes_and_bad_txns_are_refused_where_they_arrive() {
         (&json!("c1"), &json!(12))
     );
     // The sequencer still executes what it is sent.
-    let mut n0 = Driven::new("n0", &["n0", "n1", "n2"]);
+    let mut n0 = Driven::new(TxnListAppend::default(), "n0", &["n0", "n1", "n2"]);
     let out = n0.deliver(
         "n1",
         json!({"type": "execute", "msg_id": 5, "txn": [["append", 1, 5], ["r", 1, null]]}),

@@ -188,3 +188,47 @@ impl Proc {
         );
     }
 }
+
+/// A node driven through the sans-IO core by hand, with no process: the test plays its peers
+/// and the clock (virtual time, jumped to the node's deadlines).
+pub(crate) struct Driven<H: maelstrom_loop::Handler> {
+    pub(crate) node: maelstrom_loop::Node<H>,
+    pub(crate) now: maelstrom_loop::Instant,
+}
+
+impl<H: maelstrom_loop::Handler> Driven<H> {
+    /// `handler` as node `id` of `ids`, initialised at time zero (its `init_ok` discarded).
+    pub(crate) fn new(handler: H, id: &str, ids: &[&str]) -> Driven<H> {
+        let mut node = maelstrom_loop::Node::new(handler);
+        let init = json!({"src": "c0", "dest": id,
+            "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}});
+        let zero = maelstrom_loop::Instant::ZERO;
+        node.handle_line(zero, init.to_string().as_bytes());
+        node.clear_output();
+        Driven { node, now: zero }
+    }
+
+    /// Every message the node wrote since the last call.
+    pub(crate) fn take_output(&mut self) -> Vec<Value> {
+        let out = String::from_utf8(self.node.output().to_vec()).expect("UTF-8 output");
+        self.node.clear_output();
+        out.lines()
+            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
+            .collect()
+    }
+
+    /// Delivers `body` from `src` now and returns every message the node wrote.
+    pub(crate) fn deliver(&mut self, src: &str, body: Value) -> Vec<Value> {
+        let dest = self.node.node_id().unwrap_or_default().to_owned();
+        let line = json!({"src": src, "dest": dest, "body": body});
+        self.node.handle_line(self.now, line.to_string().as_bytes());
+        self.take_output()
+    }
+
+    /// Jumps to the next deadline (an RPC timeout, say) and returns what the node wrote.
+    pub(crate) fn expire_next(&mut self) -> Vec<Value> {
+        self.now = self.node.next_deadline().expect("a pending deadline");
+        self.node.handle_timeout(self.now);
+        self.take_output()
+    }
+}
