@@ -381,6 +381,7 @@ pub fn harsher(challenge_name: &str, seed: u64) -> RunConfig {
     config.nemesis = Nemesis::Partition {
         interval: Duration::from_secs(2),
     };
+    config.targets = None; // performance targets belong to the challenge's own settings
     config
 }
 
