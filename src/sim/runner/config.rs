@@ -1,0 +1,157 @@
+//! What a simulated run is: workload, cluster, load, faults and goals, and the Gossip
+//! Glomers challenges' settings ([`RunConfig::challenge`]).
+
+use crate::sim::check::{TxnModel, Workload};
+use crate::sim::net::Latency;
+use crate::time::Duration;
+
+/// The fault schedule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Nemesis {
+    /// A healthy network throughout.
+    None,
+    /// Every `interval`, alternately cut the nodes into two random halves and heal.
+    Partition {
+        /// Time between a cut and the heal that follows it (and between heal and next cut).
+        interval: Duration,
+    },
+}
+
+/// A challenge's performance goals, judged on the report (Gossip Glomers 3d and 3e).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Targets {
+    /// Server-to-server messages per client operation must stay below this.
+    pub msgs_per_op: f64,
+    /// The median latency must stay below this (broadcast: stable latency), milliseconds.
+    pub latency_ms_p50: u64,
+    /// The maximum latency must stay below this, milliseconds.
+    pub latency_ms_max: u64,
+}
+
+/// One test: workload, cluster, load and faults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunConfig {
+    /// Name shown in reports (a challenge like "3d", or anything).
+    pub name: String,
+    /// The workload and its checker.
+    pub workload: Workload,
+    /// Nodes, named n0.. like Maelstrom's.
+    pub node_count: usize,
+    /// How long clients generate requests.
+    pub time_limit: Duration,
+    /// Client requests per second, all clients together.
+    pub rate: f64,
+    /// Client processes (each with at most one request in flight).
+    pub concurrency: usize,
+    /// One-way latency between nodes and between nodes and services.
+    pub latency: Latency,
+    /// The fault schedule.
+    pub nemesis: Nemesis,
+    /// The fraction of client operations that must succeed, like Maelstrom's
+    /// `--availability` (`1.0` is `total`); `None` checks nothing.
+    pub availability: Option<f64>,
+    /// Performance goals the run must meet, if the challenge sets any.
+    pub targets: Option<Targets>,
+    /// The master seed.
+    pub seed: u64,
+    /// Record the trace (see [`Report::trace`](crate::sim::report::Report::trace)).
+    pub trace: bool,
+}
+
+impl RunConfig {
+    /// A run of `workload` on `node_count` nodes with Maelstrom's defaults (rate 5, 10 s,
+    /// concurrency = node count, no latency, no nemesis) and seed 1.
+    pub fn new(name: &str, workload: Workload, node_count: usize) -> RunConfig {
+        RunConfig {
+            name: name.to_owned(),
+            workload,
+            node_count,
+            time_limit: Duration::from_secs(10),
+            rate: 5.0,
+            concurrency: node_count.max(1),
+            latency: Latency::default(),
+            nemesis: Nemesis::None,
+            availability: None,
+            targets: None,
+            seed: 1,
+            trace: false,
+        }
+    }
+
+    /// The Gossip Glomers command lines of MAELSTROM.md ("1", "2", "3a".."3e", "4",
+    /// "5a".."5c", "6a".."6c") and the tutorial's "g-set", "pn-counter", "lin-kv",
+    /// "txn-list-append".
+    pub fn challenge(name: &str) -> Option<RunConfig> {
+        let partition = Nemesis::Partition {
+            interval: Duration::from_secs(5),
+        };
+        let ms = |n| Latency::Fixed(Duration::from_millis(n));
+        let txn = |model| Workload::TxnRwRegister { model };
+        // (workload, nodes, seconds, rate, concurrency (0 = node count), latency ms, partition)
+        let (workload, nodes, secs, rate, conc, latency, faults) = match name {
+            "1" => (Workload::Echo, 1, 10, 5.0, 0, 0, false),
+            "2" => (Workload::UniqueIds, 3, 30, 1000.0, 0, 0, true),
+            "3a" => (Workload::Broadcast, 1, 20, 10.0, 0, 0, false),
+            "3b" => (Workload::Broadcast, 5, 20, 10.0, 0, 0, false),
+            "3c" => (Workload::Broadcast, 5, 20, 10.0, 0, 0, true),
+            "3d" | "3e" => (Workload::Broadcast, 25, 20, 100.0, 0, 100, false),
+            "4" => (Workload::GCounter, 3, 20, 100.0, 0, 0, true),
+            "5a" => (Workload::Kafka, 1, 20, 1000.0, 2, 0, false),
+            "5b" | "5c" => (Workload::Kafka, 2, 20, 1000.0, 4, 0, false),
+            "6a" => (txn(TxnModel::ReadUncommitted), 1, 20, 1000.0, 2, 0, false),
+            "6b" => (txn(TxnModel::ReadUncommitted), 2, 20, 1000.0, 4, 0, true),
+            "6c" => (txn(TxnModel::ReadCommitted), 2, 20, 1000.0, 4, 0, true),
+            "g-set" => (Workload::GSet, 3, 20, 10.0, 0, 0, true),
+            "pn-counter" => (Workload::PnCounter, 3, 20, 10.0, 0, 0, true),
+            "lin-kv" => (Workload::LinKv, 3, 20, 100.0, 6, 0, true),
+            "txn-list-append" => (Workload::TxnListAppend, 2, 10, 100.0, 4, 0, false),
+            _ => return None,
+        };
+        let mut config = RunConfig::new(name, workload, nodes);
+        config.time_limit = Duration::from_secs(secs);
+        config.rate = rate;
+        config.concurrency = if conc == 0 { nodes } else { conc };
+        config.latency = ms(latency);
+        config.nemesis = if faults { partition } else { Nemesis::None };
+        // MAELSTROM.md's command lines: `--availability total` for 2 and 6a-6c.
+        if matches!(name, "2" | "6a" | "6b" | "6c") {
+            config.availability = Some(1.0);
+        }
+        config.targets = match name {
+            "3d" => Some(Targets {
+                msgs_per_op: 30.0,
+                latency_ms_p50: 400,
+                latency_ms_max: 600,
+            }),
+            "3e" => Some(Targets {
+                msgs_per_op: 20.0,
+                latency_ms_p50: 1_000,
+                latency_ms_max: 2_000,
+            }),
+            _ => None,
+        };
+        Some(config)
+    }
+
+    /// Every challenge name [`RunConfig::challenge`] knows, in suite order.
+    pub const CHALLENGES: &'static [&'static str] = &[
+        "1",
+        "2",
+        "3a",
+        "3b",
+        "3c",
+        "3d",
+        "3e",
+        "g-set",
+        "4",
+        "pn-counter",
+        "5a",
+        "5b",
+        "5c",
+        "6a",
+        "6b",
+        "6c",
+        "lin-kv",
+        "txn-list-append",
+    ];
+}
