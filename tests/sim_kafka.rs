@@ -225,3 +225,43 @@ fn a_log_going_backwards_fails_with_nonmonotonic_polls() {
         report.check.summary
     );
 }
+
+/// Maelstrom crashes its kafka clients now and then (`:crash-clients? true`): a crashed
+/// process is replaced by a fresh one (under a new client id), which knows no keys until it
+/// assigns some. Here no request times out, yet processes are replaced, and each new one's
+/// first operation on a key is an assign, never a poll from a position it cannot know.
+#[test]
+fn clients_crash_and_their_successors_assign_before_they_poll() {
+    let report = run_log(3, Fault::None);
+    assert!(report.is_valid(), "{report}");
+    assert_eq!(report.ops_info, 0, "no request timed out: {report}");
+    let config = RunConfig::challenge("5a").expect("known challenge");
+    let ops = &report.history.ops;
+    let mut processes: Vec<u64> = ops
+        .iter()
+        .filter(|o| !o.final_read)
+        .map(|o| o.process)
+        .collect();
+    processes.sort_unstable();
+    processes.dedup();
+    assert!(
+        processes.len() > config.concurrency + 20,
+        "{} processes for {} client slots: crashes replaced some",
+        processes.len(),
+        config.concurrency
+    );
+    for process in processes {
+        let first_keyed = ops.iter().find(|o| {
+            o.process == process
+                && o.kind == OpKind::Invoke
+                && (o.f == "assign"
+                    || (o.f == "poll" && o.value.as_object().is_some_and(|m| !m.is_empty())))
+        });
+        if let Some(op) = first_keyed {
+            assert_eq!(
+                op.f, "assign",
+                "process {process} polled keys before assigning: {op:?}"
+            );
+        }
+    }
+}

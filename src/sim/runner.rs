@@ -27,6 +27,7 @@ use super::history::OpKind;
 use super::net::NetConfig;
 use super::report::Report;
 use super::rng::Rng;
+use super::workload::CRASH;
 use crate::handler::Handler;
 use crate::time::{Duration, Instant};
 
@@ -165,7 +166,11 @@ fn start_op<H: Handler>(cluster: &mut Cluster<H>, clients: &mut Clients, cursor:
         *cursor = slot + 1;
         let node = cluster.node_ids()[slot % cluster.node_ids().len()].clone();
         let request = clients.generator.next(clients.processes[slot]);
-        clients.send(cluster, slot, &node, request, false);
+        if request.f == CRASH {
+            clients.replace_process(cluster, slot);
+        } else {
+            clients.send(cluster, slot, &node, request, false);
+        }
         return;
     }
 }

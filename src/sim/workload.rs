@@ -19,6 +19,13 @@ use super::rng::Rng;
 const KEYS: u64 = 8;
 /// Kafka keys (numeric strings).
 const KAFKA_KEYS: u64 = 4;
+/// One kafka operation in this many is a client crash (Maelstrom runs its kafka workload
+/// with `:crash-clients? true`): the process is replaced and must assign its keys again.
+const KAFKA_CRASH_ONE_IN: u64 = 100;
+
+/// The `f` of a [`Request`] that is not sent: its process crashes (the runner closes its
+/// client and replaces it with a fresh process).
+pub const CRASH: &str = "crash";
 
 /// One operation about to be sent: its history name and value, and the request body
 /// (without `msg_id`).
@@ -184,11 +191,17 @@ impl Generator {
     /// process's next operation); otherwise it sends or polls its assigned keys, and now and
     /// then (1 in 64) assigns itself a key, a third of the time together with every key that
     /// has acknowledged sends no poll has returned yet. An assign asks the node for the keys'
-    /// committed offsets (`list_committed_offsets`) and is recorded as `assign`.
+    /// committed offsets (`list_committed_offsets`) and is recorded as `assign`. One
+    /// operation in [`KAFKA_CRASH_ONE_IN`] is a [`CRASH`] instead, never between a poll and
+    /// its commit (in Maelstrom the commit is part of the poll operation).
     fn kafka_op(&mut self, process: u64) -> Request {
         let client = self.kafka_clients.entry(process).or_default();
         if let Some(offsets) = client.to_commit.take() {
             return commit_request(offsets);
+        }
+        if self.rng.below(KAFKA_CRASH_ONE_IN) == 0 {
+            self.kafka_clients.remove(&process);
+            return request(CRASH, Value::Null, Value::Null);
         }
         let key = self.rng.below(KAFKA_KEYS).to_string();
         if self.rng.below(64) == 0 {
