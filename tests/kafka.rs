@@ -8,7 +8,7 @@ mod common;
 #[path = "../examples/kafka.rs"]
 mod kafka;
 
-use common::{Driven, Proc};
+use common::{assert_one_answer, Driven, Proc};
 use kafka::Kafka;
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
@@ -133,27 +133,11 @@ fn forwarded_send_outcomes_reach_the_client_with_the_right_certainty() {
         );
         assert_eq!(sent[0]["dest"], "n1", "row {i}: {sent:?}");
         assert_eq!(sent[0]["body"]["type"], "append", "row {i}: {sent:?}");
-        let out = match owner_reply {
-            Some(reply) => {
-                let mut reply = reply.clone();
-                reply["in_reply_to"] = sent[0]["body"]["msg_id"].clone();
-                n0.deliver("n1", reply)
-            }
-            None => {
-                let out = n0.expire_next();
-                assert_eq!(n0.now, Instant::ZERO + kafka::WRITE_TIMEOUT, "row {i}");
-                out
-            }
-        };
-        assert_eq!(out.len(), 1, "row {i}: exactly one answer: {out:?}");
-        let body = &out[0]["body"];
-        assert_eq!(
-            (&out[0]["dest"], &body["in_reply_to"]),
-            (&json!("c1"), &json!(7))
-        );
-        for (field, value) in expected.as_object().unwrap() {
-            assert_eq!(&body[field], value, "row {i}: {body}");
+        let out = n0.answer(&sent[0], owner_reply.as_ref());
+        if owner_reply.is_none() {
+            assert_eq!(n0.now, Instant::ZERO + kafka::WRITE_TIMEOUT, "row {i}");
         }
+        assert_one_answer(&out, "c1", 7, expected, &format!("row {i}"));
     }
 }
 

@@ -8,7 +8,7 @@ mod common;
 #[path = "../examples/txn_list_append.rs"]
 mod txn_list_append;
 
-use common::{Driven, Proc};
+use common::{assert_one_answer, Driven, Proc};
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
 use maelstrom_loop::{Duration, Instant};
@@ -115,31 +115,15 @@ fn forwarded_txn_outcomes_reach_the_client_with_the_right_certainty() {
         );
         assert_eq!(sent[0]["dest"], "n0", "row {i}: {sent:?}");
         assert_eq!(sent[0]["body"]["txn"], txn, "row {i}: {sent:?}");
-        let out = match sequencer_reply {
-            Some(reply) => {
-                let mut reply = reply.clone();
-                reply["in_reply_to"] = sent[0]["body"]["msg_id"].clone();
-                n1.deliver("n0", reply)
-            }
-            None => {
-                let out = n1.expire_next();
-                assert_eq!(n1.now, Instant::ZERO + txn_list_append::FORWARD_TIMEOUT);
-                assert!(
-                    n1.now.as_micros() < 4_500_000,
-                    "row {i}: in the client's time"
-                );
-                out
-            }
-        };
-        assert_eq!(out.len(), 1, "row {i}: exactly one answer: {out:?}");
-        let body = &out[0]["body"];
-        assert_eq!(
-            (&out[0]["dest"], &body["in_reply_to"]),
-            (&json!("c1"), &json!(7))
-        );
-        for (field, value) in expected.as_object().unwrap() {
-            assert_eq!(&body[field], value, "row {i}: {body}");
+        let out = n1.answer(&sent[0], sequencer_reply.as_ref());
+        if sequencer_reply.is_none() {
+            assert_eq!(n1.now, Instant::ZERO + txn_list_append::FORWARD_TIMEOUT);
+            assert!(
+                n1.now.as_micros() < 4_500_000,
+                "row {i}: in the client's time"
+            );
         }
+        assert_one_answer(&out, "c1", 7, expected, &format!("row {i}"));
     }
 }
 

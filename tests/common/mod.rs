@@ -231,4 +231,38 @@ impl<H: maelstrom_loop::Handler> Driven<H> {
         self.node.handle_timeout(self.now);
         self.take_output()
     }
+
+    /// Plays the peer the node sent `request` to: answers it with `reply` (its
+    /// `in_reply_to` filled in), or with `None` stays silent until the request's deadline
+    /// passes. Returns what the node wrote then.
+    pub(crate) fn answer(&mut self, request: &Value, reply: Option<&Value>) -> Vec<Value> {
+        let Some(reply) = reply else {
+            return self.expire_next();
+        };
+        let mut reply = reply.clone();
+        reply["in_reply_to"] = request["body"]["msg_id"].clone();
+        let peer = request["dest"].as_str().expect("a dest").to_owned();
+        self.deliver(&peer, reply)
+    }
+}
+
+/// Asserts that `out` is exactly one message, to `client` in reply to `msg_id`, whose body
+/// has every field of `expected` with its value; `what` names the case in failures.
+pub(crate) fn assert_one_answer(
+    out: &[Value],
+    client: &str,
+    msg_id: u64,
+    expected: &Value,
+    what: &str,
+) {
+    assert_eq!(out.len(), 1, "{what}: exactly one answer: {out:?}");
+    let body = &out[0]["body"];
+    assert_eq!(
+        (&out[0]["dest"], &body["in_reply_to"]),
+        (&json!(client), &json!(msg_id)),
+        "{what}"
+    );
+    for (field, value) in expected.as_object().expect("an object") {
+        assert_eq!(&body[field], value, "{what}: {body}");
+    }
 }
