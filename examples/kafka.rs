@@ -310,8 +310,9 @@ impl Kafka {
         }
         let origin = msg.origin();
         let body = json!({"type": "append", "key": key, "msg": value});
+        let to = owner.clone();
         ctx.rpc(
-            &owner.clone(),
+            &to,
             &body,
             WRITE_TIMEOUT,
             move |_: &mut Kafka, ctx, reply| {

@@ -231,9 +231,10 @@ fn final_phase<H: Handler>(
 const KAFKA_FINAL_POLLS: Duration = Duration::from_secs(10);
 
 /// Kafka's final generator as Maelstrom runs jepsen's: every client thread crashes its
-/// client (a fresh process and client id), assigns its fresh process every key seen so far seeking to the beginning, then
-/// polls (committing after each poll that returned messages) at staggered intervals until
-/// it has polled, per key, the highest offset any successful send or poll had reached.
+/// client (a fresh process and client id), assigns the fresh process every key seen so
+/// far, from the beginning of each, then polls (committing after each poll that returned
+/// messages) at staggered intervals until it has polled, per key, the highest offset any
+/// successful send or poll had reached.
 /// New operations start only within [`KAFKA_FINAL_POLLS`]; those in flight are waited out.
 /// A process replaced after an indeterminate result starts with no assignment, as in
 /// Maelstrom, and so polls nothing.

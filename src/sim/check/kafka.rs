@@ -273,6 +273,18 @@ fn assigned_keys<'a>(call: &'a Call<'a>) -> Option<HashSet<String>> {
     Some(keys.into_iter().flatten().collect())
 }
 
+/// If `call` is an assign, its process forgets what it tracked for the keys the assign does
+/// not give it (as jepsen does), and this returns true.
+fn forget_unassigned<V>(last: &mut HashMap<u64, HashMap<&str, V>>, call: &Call<'_>) -> bool {
+    let Some(keys) = assigned_keys(call) else {
+        return false;
+    };
+    if let Some(last) = last.get_mut(&call.process) {
+        last.retain(|key, _| keys.contains(*key));
+    }
+    true
+}
+
 /// A process's consecutive sends to a key must get increasing offsets; an assign forgets
 /// the keys it does not assign.
 fn check_sends(
@@ -284,10 +296,7 @@ fn check_sends(
     let by_index: HashMap<usize, &Send<'_>> = sends.iter().map(|s| (s.call.index, s)).collect();
     let mut last: HashMap<u64, HashMap<&str, (i64, &Call<'_>)>> = HashMap::new();
     for call in calls {
-        if let Some(keys) = assigned_keys(call) {
-            if let Some(last) = last.get_mut(&call.process) {
-                last.retain(|key, _| keys.contains(*key));
-            }
+        if forget_unassigned(&mut last, call) {
             continue;
         }
         let Some(send) = by_index.get(&call.index) else {
@@ -358,10 +367,7 @@ fn check_process_polls(
     type Last<'a> = HashMap<&'a str, Option<(i64, &'a Call<'a>)>>;
     let mut last: HashMap<u64, Last<'_>> = HashMap::new();
     for call in calls {
-        if let Some(keys) = assigned_keys(call) {
-            if let Some(last) = last.get_mut(&call.process) {
-                last.retain(|key, _| keys.contains(*key));
-            }
+        if forget_unassigned(&mut last, call) {
             continue;
         }
         let Some(poll) = by_index.get(&call.index) else {
