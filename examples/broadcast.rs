@@ -92,7 +92,8 @@ impl Link {
         if len == 0 {
             return;
         }
-        let end = start + len as u64;
+        // A hostile start near the top must not overflow; such a run never joins up.
+        let end = start.saturating_add(len as u64);
         if start > self.received {
             let slot = self.ahead.entry(start).or_insert(end);
             *slot = (*slot).max(end);

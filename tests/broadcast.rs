@@ -141,35 +141,59 @@ fn gossip_from_outside_the_cluster_is_refused() {
     let out = router.raw(0, &missing_ack.to_string());
     assert_eq!(out[0]["body"]["code"], 12, "{out:?}");
     assert!(router.handler(0).values().is_empty());
-    // A peer's gossip is learned at once and acknowledged on the hub's next tick, by a
-    // message of its own (not a reply) whose cumulative ack covers it; the other leaf gets
-    // the values, numbered from the start of its log.
-    let out = router.raw(0, &line("n1", "gossip", json!([7, 8])));
-    assert!(out.is_empty(), "{out:?}");
-    assert_eq!(router.handler(0).values().len(), 2);
-    let tick = router.nodes[0].next_deadline().expect("the hub's tick");
-    router.nodes[0].handle_timeout(tick);
-    let out = String::from_utf8(router.nodes[0].output().to_vec()).unwrap();
-    router.nodes[0].clear_output();
-    let out: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // A run that starts at the very top of the log numbering is learned, and breaks nothing.
+    let top = json!({"src": "n2", "dest": "n0",
+        "body": {"type": "gossip", "msg_id": 9, "start": u64::MAX, "values": [6], "ack": 0}});
+    assert!(router.raw(0, &top.to_string()).is_empty());
+    assert_eq!(router.handler(0).values().len(), 1);
+}
+
+/// Fires `node`'s next timer and returns what it sent, bodies without their `msg_id`.
+fn tick(router: &mut Router<Broadcast>, node: usize) -> Vec<Value> {
+    let at = router.nodes[node].next_deadline().expect("a tick");
+    router.nodes[node].handle_timeout(at);
+    let out = String::from_utf8(router.nodes[node].output().to_vec()).unwrap();
+    router.nodes[node].clear_output();
+    let parse = |line: &str| {
+        let mut m: Value = serde_json::from_str(line).unwrap();
+        assert!(m["body"].get("in_reply_to").is_none(), "not a reply: {m}");
+        m["body"].as_object_mut().unwrap().remove("msg_id");
+        m
+    };
+    out.lines().map(parse).collect()
+}
+
+/// A peer's gossip is learned at once and acknowledged on the hub's next tick by a message
+/// of its own, whose cumulative ack counts the runs received without a gap; the other leaf
+/// gets the values, numbered from the start of its log.
+#[test]
+fn the_hub_acknowledges_on_its_tick_with_a_cumulative_ack() {
+    let mut router = Router::new(3, Duration::from_millis(5), |_| Broadcast::default());
+    let gossip = |src: &str, start: u64, values: Value| {
+        let body = json!({"type": "gossip", "msg_id": 9, "start": start, "values": values,
+            "ack": 0});
+        json!({"src": src, "dest": "n0", "body": body}).to_string()
+    };
+    assert!(router.raw(0, &gossip("n1", 0, json!([7, 8]))).is_empty());
+    assert!(router.raw(0, &gossip("n2", 1, json!([6]))).is_empty());
+    assert_eq!(router.handler(0).values().len(), 3);
+    let out = tick(&mut router, 0);
     assert_eq!(out.len(), 2, "{out:?}");
-    assert!(out.iter().all(|m| m["body"].get("in_reply_to").is_none()));
-    let out: Vec<Value> = out
-        .into_iter()
-        .map(|mut m| {
-            m["body"].as_object_mut().unwrap().remove("msg_id");
-            m
-        })
-        .collect();
     assert_eq!(out[0]["dest"], "n1");
-    let ack = json!({"type": "gossip", "start": 0, "values": [], "ack": 2});
-    assert_eq!(out[0]["body"], ack, "{out:?}");
+    let to_n1 = json!({"type": "gossip", "start": 0, "values": [6], "ack": 2});
+    assert_eq!(out[0]["body"], to_n1, "{out:?}");
+    // n2's run came after a gap (it starts at 1): the cumulative ack stays at 0.
     assert_eq!(out[1]["dest"], "n2");
-    let batch = json!({"type": "gossip", "start": 0, "values": [7, 8], "ack": 0});
-    assert_eq!(out[1]["body"], batch, "{out:?}");
+    let to_n2 = json!({"type": "gossip", "start": 0, "values": [7, 8], "ack": 0});
+    assert_eq!(out[1]["body"], to_n2, "{out:?}");
+    // Once n2's run 0 lands, the ack covers both runs; an ack alone goes out on the tick.
+    assert!(router.raw(0, &gossip("n2", 0, json!([5]))).is_empty());
+    let out = tick(&mut router, 0);
+    let n2 = out.iter().find(|m| m["dest"] == "n2").expect("to n2");
+    assert_eq!(n2["body"]["ack"], 2, "{out:?}");
+    assert!(out
+        .iter()
+        .any(|m| m["dest"] == "n1" && m["body"]["values"] == json!([5])));
 }
 
 /// Values broadcast at each node in turn, `per_node` apiece, numbered from `first`.
@@ -226,6 +250,23 @@ fn one_way_links_lose_nothing_and_settle_after_heal() {
     router.heal();
     router.run_for(Duration::from_secs(4));
     assert_settled(&mut router, total);
+}
+
+/// A leaf that cannot hear the hub loses every ack; after the heal its resend brings the
+/// hub nothing new, and the hub must still acknowledge it, or the leaf resends forever.
+#[test]
+fn a_repeat_is_acknowledged_again_when_the_first_ack_was_lost() {
+    let mut router = Router::new(3, Duration::from_millis(100), |_| Broadcast::default());
+    router.grudge(1, &[0]);
+    for message in 0..3 {
+        broadcast(&mut router, 1, message);
+    }
+    router.run_for(Duration::from_secs(5));
+    assert_eq!(router.handler(2).values().len(), 3, "the hub heard n1");
+    assert_eq!(router.handler(1).unacknowledged(), 3, "n1 heard no ack");
+    router.heal();
+    router.run_for(Duration::from_secs(3));
+    assert_settled(&mut router, 3);
 }
 
 /// The hub cut off from every leaf: values wait on each side, then all get through once the
