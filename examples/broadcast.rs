@@ -29,6 +29,10 @@
 //! If the hub is cut off, values wait on each side (in the logs) until the partition heals;
 //! then the next resend delivers them. Maelstrom heals before its final reads, which then
 //! see everything.
+//!
+//! Limits: a link's log holds only what its peer has not acknowledged; a batch carries at
+//! most [`MAX_BATCH`] values; the runs a peer sent beyond a gap are kept by their start, at
+//! most one per message received, and dropped as the gap closes.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
