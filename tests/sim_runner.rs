@@ -384,7 +384,7 @@ fn runs_that_miss_their_availability_or_targets_are_invalid() {
 
     let mut strict = challenge("3e", 1);
     strict.targets = Some(Targets {
-        msgs_per_op: 5.0,
+        msgs_per_op: 2.0,
         latency_ms_p50: 100,
         latency_ms_max: 2_000,
     });

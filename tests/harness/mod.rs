@@ -59,6 +59,8 @@ pub struct Router<H: Handler> {
     sequence: u64,
     /// Each node's side; nodes on different sides cannot talk. All zero when healed.
     side: Vec<usize>,
+    /// One-way cuts: (receiver, sender) pairs whose lines the receiver drops.
+    deaf: std::collections::BTreeSet<(usize, usize)>,
     pub replies: Vec<ClientReply>,
     next_client_msg_id: u64,
     pub delivered: u64,
@@ -79,6 +81,7 @@ impl<H: Handler> Router<H> {
             in_flight: BTreeMap::new(),
             sequence: 0,
             side: vec![0; count],
+            deaf: Default::default(),
             replies: Vec::new(),
             next_client_msg_id: 1,
             delivered: 0,
@@ -152,8 +155,16 @@ impl<H: Handler> Router<H> {
         }
     }
 
+    /// A one-way cut: `receiver` drops every line from each of `senders` when it lands,
+    /// while its own lines to them still get through (a grudge, as Maelstrom's nemesis has).
+    pub fn grudge(&mut self, receiver: usize, senders: &[usize]) {
+        self.deaf.extend(senders.iter().map(|&s| (receiver, s)));
+    }
+
+    /// Ends every partition and grudge.
     pub fn heal(&mut self) {
         self.side.iter_mut().for_each(|s| *s = 0);
+        self.deaf.clear();
     }
 
     /// Runs every delivery and timer due within `span`, in time order, then sets the
@@ -189,7 +200,8 @@ impl<H: Handler> Router<H> {
             return;
         };
         let src = self.src_index(&line);
-        if src.is_some_and(|s| self.side[s] != self.side[dest]) {
+        let cut = |s: usize| self.side[s] != self.side[dest] || self.deaf.contains(&(dest, s));
+        if src.is_some_and(cut) {
             self.dropped += 1;
             return;
         }
