@@ -39,9 +39,7 @@ fn five_nodes_exponential_latency_frequent_partitions() {
         config.latency = Latency::Exponential {
             mean: Duration::from_millis(10),
         };
-        config.nemesis = Nemesis::Partition {
-            interval: Duration::from_secs(3),
-        };
+        config.nemesis = Nemesis::partition(Duration::from_secs(3));
         let report = run(&config, |_| Raft::default());
         assert!(report.is_valid(), "{report}");
         assert!(report.ops_ok > 500, "{report}");

@@ -378,9 +378,7 @@ pub fn harsher(challenge_name: &str, seed: u64) -> RunConfig {
     config.latency = Latency::Exponential {
         mean: Duration::from_millis(30),
     };
-    config.nemesis = Nemesis::Partition {
-        interval: Duration::from_secs(2),
-    };
+    config.nemesis = Nemesis::partition(Duration::from_secs(2));
     config.targets = None; // performance targets belong to the challenge's own settings
     config
 }
