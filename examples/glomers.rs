@@ -15,7 +15,8 @@
 //! count), `--latency` (mean milliseconds), `--latency-dist` (`constant`, `uniform` on
 //! `[0, 2 x mean]`, `exponential`), `--nemesis partition|none`, `--availability total|F`
 //! (the fraction of operations that must succeed; 2 and 6a-6c require `total`),
-//! `--nemesis-interval` (seconds between partition operations on average, default 10) and,
+//! `--nemesis-interval` (seconds between partition operations on average, default 10;
+//! fractions allowed) and,
 //! for debugging, `--partition-shapes one,minority-third,majority,majorities-ring` (the
 //! shapes a partition is drawn from; all four by default, as in Maelstrom).
 //! `--seeds N` runs each row with seeds `seed .. seed + N` and prints a row per seed.
@@ -121,7 +122,7 @@ struct Overrides {
     latency_ms: Option<u64>,
     latency_dist: Option<String>,
     nemesis: Option<Nemesis>,
-    nemesis_interval_secs: Option<u64>,
+    nemesis_interval_secs: Option<f64>,
     partition_shapes: Option<Shapes>,
     availability: Option<f64>,
 }
@@ -172,7 +173,7 @@ impl Overrides {
         }
         if let Nemesis::Partition { interval, shapes } = &mut config.nemesis {
             if let Some(secs) = self.nemesis_interval_secs {
-                *interval = Duration::from_secs(secs);
+                *interval = Duration::from_micros((secs * 1e6) as u64);
             }
             *shapes = self.partition_shapes.unwrap_or(*shapes);
         }
