@@ -37,8 +37,8 @@ fn linearizable_on_its_row_with_partitions() {
     }
 }
 
-/// Five nodes, random latency, a partition every 3 s: still linearizable, and the majority
-/// side keeps serving.
+/// Five nodes, random latency, Maelstrom's partitions every 3 s on average: still
+/// linearizable, and a node that sees a majority keeps serving.
 #[test]
 fn five_nodes_exponential_latency_frequent_partitions() {
     for seed in [7, 8] {

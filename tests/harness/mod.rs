@@ -369,7 +369,8 @@ pub fn challenge(challenge: &str, seed: u64) -> RunConfig {
 }
 
 /// `challenge` made harder than its command line: five nodes, exponentially distributed
-/// latency (so gossip is reordered and slow), and a partition every two seconds.
+/// latency (so gossip is reordered and slow), and Maelstrom's partitions every two seconds
+/// on average.
 pub fn harsher(challenge_name: &str, seed: u64) -> RunConfig {
     let mut config = challenge(challenge_name, seed);
     config.name = format!("{challenge_name}-harsher");
