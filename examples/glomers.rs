@@ -14,7 +14,11 @@
 //! `--time-limit` (seconds), `--rate`, `--concurrency` (a number, or `2n` for twice the node
 //! count), `--latency` (mean milliseconds), `--latency-dist` (`constant`, `uniform` on
 //! `[0, 2 x mean]`, `exponential`), `--nemesis partition|none`, `--availability total|F`
-//! (the fraction of operations that must succeed; 2 and 6a-6c require `total`).
+//! (the fraction of operations that must succeed; 2 and 6a-6c require `total`),
+//! `--nemesis-interval` (seconds between partition operations on average, default 10;
+//! fractions allowed) and,
+//! for debugging, `--partition-shapes one,minority-third,majority,majorities-ring` (the
+//! shapes a partition is drawn from; all four by default, as in Maelstrom).
 //! `--seeds N` runs each row with seeds `seed .. seed + N` and prints a row per seed.
 //!
 //! A row is valid when the checker passes, no node broke the protocol, and the run met its
@@ -57,6 +61,7 @@ mod unique_ids;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use maelstrom_loop::sim::nemesis::Shapes;
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::report::Report;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
@@ -117,6 +122,8 @@ struct Overrides {
     latency_ms: Option<u64>,
     latency_dist: Option<String>,
     nemesis: Option<Nemesis>,
+    nemesis_interval_secs: Option<f64>,
+    partition_shapes: Option<Shapes>,
     availability: Option<f64>,
 }
 
@@ -136,6 +143,8 @@ impl Overrides {
             || self.latency_ms.is_some()
             || self.latency_dist.is_some()
             || self.nemesis.is_some()
+            || self.nemesis_interval_secs.is_some()
+            || self.partition_shapes.is_some()
     }
 
     fn apply(&self, config: &mut RunConfig) {
@@ -161,6 +170,12 @@ impl Overrides {
         }
         if let Some(nemesis) = self.nemesis {
             config.nemesis = nemesis;
+        }
+        if let Nemesis::Partition { interval, shapes } = &mut config.nemesis {
+            if let Some(secs) = self.nemesis_interval_secs {
+                *interval = Duration::from_micros((secs * 1e6) as u64);
+            }
+            *shapes = self.partition_shapes.unwrap_or(*shapes);
         }
         if let Some(availability) = self.availability {
             config.availability = Some(availability);
@@ -228,6 +243,10 @@ fn parse_options() -> Result<Options, String> {
                     fraction => parse_number(flag, fraction)?,
                 })
             }
+            "--nemesis-interval" => {
+                over.nemesis_interval_secs = Some(parse_number(flag, &value()?)?)
+            }
+            "--partition-shapes" => over.partition_shapes = Some(value()?.parse()?),
             "--latency-dist" => match value()?.as_str() {
                 dist @ ("constant" | "uniform" | "exponential") => {
                     over.latency_dist = Some(dist.to_owned())
@@ -236,9 +255,7 @@ fn parse_options() -> Result<Options, String> {
             },
             "--nemesis" => {
                 over.nemesis = Some(match value()?.as_str() {
-                    "partition" => Nemesis::Partition {
-                        interval: Duration::from_secs(5),
-                    },
+                    "partition" => Nemesis::partition(Nemesis::DEFAULT_INTERVAL),
                     "none" => Nemesis::None,
                     other => return Err(format!("--nemesis {other}: use partition or none")),
                 })

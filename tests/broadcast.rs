@@ -55,9 +55,7 @@ fn harsher_than_the_challenge_50_nodes_exponential_latency_and_partitions() {
     config.latency = Latency::Exponential {
         mean: Duration::from_millis(100),
     };
-    config.nemesis = Nemesis::Partition {
-        interval: Duration::from_secs(4),
-    };
+    config.nemesis = Nemesis::partition(Duration::from_secs(4));
     config.targets = None; // 3d's latency targets are for its own settings, without faults
     let report = run(&config, |_| Broadcast::default());
     assert!(report.is_valid(), "{report}");

@@ -41,9 +41,7 @@ fn five_nodes_with_latency_and_partitions_stay_valid() {
         min: Duration::from_millis(5),
         max: Duration::from_millis(50),
     };
-    config.nemesis = Nemesis::Partition {
-        interval: Duration::from_secs(3),
-    };
+    config.nemesis = Nemesis::partition(Duration::from_secs(3));
     let report = run(&config, |_| Kafka::default());
     assert!(report.is_valid(), "{report}");
     assert!(

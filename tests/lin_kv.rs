@@ -10,11 +10,16 @@ mod lin_kv;
 use common::Proc;
 use lin_kv::Raft;
 use maelstrom_loop::sim::check::Validity;
+use maelstrom_loop::sim::nemesis::Shape;
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
 use maelstrom_loop::Duration;
 use serde_json::json;
 
+/// Linearizable under Maelstrom's partitions. Available through every shape but the 3-node
+/// majorities ring, whose links are all one-way: no node can hold a leadership (a request
+/// and its reply never both arrive), so requests fail fast with "no known leader" while it
+/// lasts, as under Maelstrom (seeds 2 and 4 open with one).
 #[test]
 fn linearizable_on_its_row_with_partitions() {
     for seed in 1..=4 {
@@ -23,12 +28,17 @@ fn linearizable_on_its_row_with_partitions() {
         let report = run(&config, |_| Raft::default());
         assert!(report.is_valid(), "{report}");
         assert_eq!(report.check.validity, Validity::Valid);
-        assert!(report.ops_ok > 1000, "{report}");
+        let ring = report
+            .partitions
+            .iter()
+            .any(|p| p.shape == Shape::MajoritiesRing);
+        let min_ok = if ring { 300 } else { 1000 };
+        assert!(report.ops_ok > min_ok, "{report}");
     }
 }
 
-/// Five nodes, random latency, a partition every 3 s: still linearizable, and the majority
-/// side keeps serving.
+/// Five nodes, random latency, Maelstrom's partitions every 3 s on average: still
+/// linearizable, and a node that sees a majority keeps serving.
 #[test]
 fn five_nodes_exponential_latency_frequent_partitions() {
     for seed in [7, 8] {
@@ -39,9 +49,7 @@ fn five_nodes_exponential_latency_frequent_partitions() {
         config.latency = Latency::Exponential {
             mean: Duration::from_millis(10),
         };
-        config.nemesis = Nemesis::Partition {
-            interval: Duration::from_secs(3),
-        };
+        config.nemesis = Nemesis::partition(Duration::from_secs(3));
         let report = run(&config, |_| Raft::default());
         assert!(report.is_valid(), "{report}");
         assert!(report.ops_ok > 500, "{report}");

@@ -10,6 +10,7 @@ mod echo;
 
 use std::collections::BTreeSet;
 
+use maelstrom_loop::sim::nemesis::Grudge;
 use maelstrom_loop::sim::{ClientMessage, Cluster, ClusterConfig, Latency, NetConfig};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Instant, Message, Node};
 use serde::Serialize;
@@ -419,6 +420,35 @@ fn partition_blocks_nodes_but_not_services_and_heal_restores() {
     lab.run_for(Duration::from_millis(20));
     assert_eq!(lab.probe(0).pings.len(), 1);
     assert_eq!(lab.probe(1).pings.len(), 2);
+}
+
+/// A one-way grudge (n1 drops n0's messages) delivers the other direction, and cuts nothing
+/// it does not name; services stay reachable from the node that drops.
+#[test]
+fn a_one_way_grudge_drops_one_direction_and_delivers_the_other() {
+    let mut lab = Lab::new(3, Latency::Fixed(Duration::from_millis(5)));
+    let mut grudge = Grudge::new();
+    grudge.add(1, 0);
+    lab.cluster.start_partition("test", &grudge);
+    lab.request(0, json!({"type": "ping_all"}));
+    lab.request(1, json!({"type": "ping_all"}));
+    lab.run_for(Duration::from_millis(20));
+    assert!(lab.probe(1).pings.is_empty(), "n1 drops n0's messages");
+    let senders = |lab: &Lab, node| -> Vec<String> {
+        lab.probe(node)
+            .pings
+            .iter()
+            .map(|(s, _)| s.clone())
+            .collect()
+    };
+    assert_eq!(senders(&lab, 0), ["n1"], "n0 still hears n1");
+    assert_eq!(senders(&lab, 2), ["n0", "n1"], "n2 is not involved");
+    assert_eq!(lab.cluster.stats().dropped, 1);
+    assert!(lab.call(1, "lin-tso", json!({"type": "ts"})).is_ok());
+    lab.cluster.heal();
+    lab.request(0, json!({"type": "ping_all"}));
+    lab.run_for(Duration::from_millis(20));
+    assert_eq!(senders(&lab, 1), ["n0"]);
 }
 
 /// Like Maelstrom, a partition is checked when a message lands: one sent before the cut and

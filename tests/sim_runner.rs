@@ -12,7 +12,8 @@ mod echo;
 #[path = "../examples/unique_ids.rs"]
 mod unique_ids;
 
-use maelstrom_loop::sim::runner::{run, RunConfig, Targets};
+use maelstrom_loop::sim::nemesis::{Shape, Shapes};
+use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig, Targets};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
 
@@ -84,6 +85,63 @@ impl Handler for LonelyCounter {
             _ => ctx.reply(msg, &json!({"type": "read_ok", "value": self.0})),
         }
     }
+}
+
+/// The partition nemesis as Maelstrom runs it: a start at once, then stops and starts
+/// alternating at gaps of at most twice the interval, each start named with its shape and
+/// grudge in the trace and the report; healed before the final reads.
+#[test]
+fn partitions_start_at_once_alternate_and_are_traced_with_shape_and_grudge() {
+    let mut config = challenge("3b", 3);
+    config.nemesis = Nemesis::Partition {
+        interval: Duration::from_secs(2),
+        shapes: Shapes::only(&[Shape::MajoritiesRing]),
+    };
+    config.node_count = 3;
+    config.trace = true;
+    let report = run(&config, |_| broadcast::Broadcast::default());
+    assert!(report.is_valid(), "{report}");
+    let trace = String::from_utf8(report.trace.as_ref().unwrap().messages.clone()).unwrap();
+    let events: Vec<serde_json::Value> = trace
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .filter(|event: &serde_json::Value| event["event"] == "nemesis")
+        .collect();
+    assert!(events.len() >= 6, "{} nemesis events in 20 s", events.len());
+    let first_client_op = report.history.ops[0].time.as_micros();
+    assert!(
+        events[0]["time_us"].as_u64().unwrap() <= first_client_op,
+        "a start at once"
+    );
+    let mut previous = 0;
+    for (i, event) in events.iter().enumerate() {
+        let time = event["time_us"].as_u64().unwrap();
+        assert!(
+            time - previous <= 4_000_000 || i == 0,
+            "gap before event {i}"
+        );
+        previous = time;
+        if i % 2 == 1 {
+            assert_eq!(event["action"], "stop-partition");
+            continue;
+        }
+        assert_eq!(event["action"], "start-partition");
+        assert_eq!(event["shape"], "majorities-ring");
+        // A 3-node ring: each node drops exactly one other.
+        let grudge = event["grudge"].as_object().unwrap();
+        assert_eq!(grudge.len(), 3);
+        assert!(grudge
+            .values()
+            .all(|senders| senders.as_array().unwrap().len() == 1));
+    }
+    assert_eq!(
+        events.last().unwrap()["action"],
+        "stop-partition",
+        "healed at the end"
+    );
+    assert_eq!(report.partitions.len(), events.len().div_ceil(2));
+    let shown = report.to_string();
+    assert!(shown.contains("partition: majorities-ring {n"), "{shown}");
 }
 
 #[test]

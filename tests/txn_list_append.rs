@@ -27,9 +27,7 @@ fn strict_serializable_on_its_row_and_under_partitions_with_latency() {
         config.latency = Latency::Exponential {
             mean: Duration::from_millis(20),
         };
-        config.nemesis = Nemesis::Partition {
-            interval: Duration::from_secs(2),
-        };
+        config.nemesis = Nemesis::partition(Duration::from_secs(2));
         let report = run(&config, |_| TxnListAppend::default());
         assert!(report.is_valid(), "{report}");
         assert!(

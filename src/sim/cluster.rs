@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::handler::Handler;
 use crate::node::Node;
+use crate::sim::nemesis::Grudge;
 use crate::sim::net::{NetConfig, Network};
 use crate::sim::queue::{Event, EventQueue};
 use crate::sim::rng::Rng;
@@ -266,35 +267,67 @@ impl<H: Handler> Cluster<H> {
         self.queue.peek_time()
     }
 
-    /// Cuts the network between the groups (nodes in no group are isolated from all). Only
-    /// node<->node traffic is affected; services and clients stay reachable.
+    /// Cuts the network between the groups, both ways (nodes in no group are isolated from
+    /// all): a shorthand for [`Cluster::start_partition`] with Jepsen's complete grudge,
+    /// traced as shape `groups`. Only node<->node traffic is affected; services and clients
+    /// stay reachable.
     ///
     /// # Panics
     /// If a group names a node the cluster does not have (a bug in the caller).
     pub fn partition(&mut self, groups: &[Vec<String>]) {
-        let groups: Vec<Vec<usize>> = groups
+        let mut components: Vec<Vec<usize>> = groups
             .iter()
-            .map(|group| {
-                group
-                    .iter()
-                    .map(|id| match self.node_index(id) {
-                        Some(index) => index,
-                        None => panic!("partition: {id} is not a node of this cluster"),
-                    })
-                    .collect()
-            })
+            .map(|group| group.iter().map(|id| self.index_of(id)).collect())
             .collect();
-        self.net.partition(self.nodes.len(), &groups);
+        let grouped: HashSet<usize> = components.iter().flatten().copied().collect();
+        let alone = (0..self.nodes.len()).filter(|node| !grouped.contains(node));
+        components.extend(alone.map(|node| vec![node]).collect::<Vec<_>>());
+        self.start_partition("groups", &Grudge::complete(&components));
+    }
+
+    /// Cuts the network as `grudge` says (receiver index to the sender indexes it drops;
+    /// directional), replacing any partition in force. `shape` names it in the trace. Only
+    /// node<->node traffic is affected; services and clients stay reachable.
+    ///
+    /// # Panics
+    /// If the grudge names a node index the cluster does not have.
+    pub fn start_partition(&mut self, shape: &str, grudge: &Grudge) {
+        let count = self.nodes.len();
+        let fits = grudge
+            .iter()
+            .all(|(r, senders)| r < count && senders.iter().all(|&s| s < count));
+        assert!(
+            fits,
+            "start_partition: the grudge names a node this cluster lacks"
+        );
+        self.net.partition(count, grudge);
+        if let Some(trace) = &mut self.trace {
+            let grudge = grudge.to_json(&self.node_ids);
+            trace.record_nemesis(self.now, "start-partition", Some((shape, &grudge)));
+        }
     }
 
     /// Restores every node<->node link.
     pub fn heal(&mut self) {
+        if !self.net.is_partitioned() {
+            return;
+        }
         self.net.heal();
+        if let Some(trace) = &mut self.trace {
+            trace.record_nemesis(self.now, "stop-partition", None);
+        }
     }
 
     /// Whether a partition is in force.
     pub fn is_partitioned(&self) -> bool {
         self.net.is_partitioned()
+    }
+
+    fn index_of(&self, id: &str) -> usize {
+        match self.node_index(id) {
+            Some(index) => index,
+            None => panic!("partition: {id} is not a node of this cluster"),
+        }
     }
 
     /// Message counts so far.
@@ -319,9 +352,10 @@ impl<H: Handler> Cluster<H> {
     }
 
     /// The trace (when ClusterConfig::trace): one JSON line per delivered/dropped message,
-    /// {"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":..}, and a node's
-    /// input exactly as it saw it, replayable with `node < file`. Writes nothing when the
-    /// trace is off.
+    /// {"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":..}, and one per
+    /// partition started or healed, {"time_us":..,"event":"nemesis","action":
+    /// "start-partition","shape":..,"grudge":{receiver:[senders dropped]}} or {..,"action":
+    /// "stop-partition"}. Writes nothing when the trace is off.
     ///
     /// # Errors
     /// Whatever `out` returns.

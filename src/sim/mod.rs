@@ -7,7 +7,8 @@
 //! provides:
 //!
 //! - a network with a seeded latency distribution ([`Latency`]), optional loss, and
-//!   partitions ([`Cluster::partition`], [`Cluster::heal`]); random latency reorders
+//!   partitions ([`Cluster::start_partition`], [`Cluster::partition`], [`Cluster::heal`]),
+//!   directional like Maelstrom's, in its four shapes ([`nemesis`]); random latency reorders
 //!   messages, as in Maelstrom;
 //! - Maelstrom's services at their usual ids: `lin-kv` (linearizable), `seq-kv`
 //!   (sequentially consistent, with stale reads), `lww-kv` (last-write-wins replicas that
@@ -84,13 +85,15 @@
 //!
 //! # Modules
 //!
-//! [`rng`] (the seeded generator), [`net`] (latency, loss, partitions) and [`cluster`] (the
-//! nodes, the event loop and routing) are the engine; services, the event queue and the trace
+//! [`rng`] (the seeded generator), [`net`] (latency, loss, partitions), [`nemesis`] (the
+//! partition shapes and their schedule) and [`cluster`] (the nodes, the event loop and
+//! routing) are the engine; services, the event queue and the trace
 //! are internal to it.
 
 pub mod check;
 pub mod cluster;
 pub mod history;
+pub mod nemesis;
 pub mod net;
 mod queue;
 pub mod report;

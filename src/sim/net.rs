@@ -1,15 +1,18 @@
 //! The simulated network's rules: latency, loss and partitions.
 //!
 //! [`NetConfig`] is what a user configures (Maelstrom's `--latency` and a loss rate);
-//! `Network` (crate-internal) applies it with its own seeded [`Rng`] stream and holds the current partition.
-//! Latency applies between nodes and between nodes and services; clients see none. Loss and
-//! partitions apply to node-to-node messages only. Like Maelstrom, a partition is checked when
+//! `Network` (crate-internal) applies it with its own seeded [`Rng`] stream and holds the current
+//! partition, a [`Grudge`]: for each receiving node, the nodes whose messages it drops (so a
+//! cut may go one way only). Latency applies between nodes and between nodes and services;
+//! clients see none. Loss and partitions apply to node-to-node messages only. Like Maelstrom,
+//! a partition is checked when
 //! a message arrives, so a message sent before a cut is lost if it lands after it, and one sent
 //! during a cut lands if the network healed in the meantime.
 //!
 //! This module decides *whether* and *when* a message arrives; the event queue and the
 //! routing of messages belong to the cluster.
 
+use crate::sim::nemesis::Grudge;
 use crate::sim::rng::Rng;
 use crate::time::Duration;
 
@@ -77,8 +80,9 @@ pub struct NetConfig {
 pub(crate) struct Network {
     config: NetConfig,
     rng: Rng,
-    /// Component of each node (by index) while partitioned; nodes talk only within one.
-    components: Option<Vec<usize>>,
+    /// While partitioned, the node count and, at `receiver * count + sender`, whether the
+    /// receiver drops the sender's messages.
+    cut: Option<(usize, Vec<bool>)>,
 }
 
 impl Network {
@@ -87,7 +91,7 @@ impl Network {
         Network {
             config,
             rng,
-            components: None,
+            cut: None,
         }
     }
 
@@ -102,34 +106,34 @@ impl Network {
         self.config.loss > 0.0 && self.rng.chance(self.config.loss)
     }
 
-    /// Cuts the network: `groups` lists node indexes that can still talk among themselves;
-    /// a node in no group is alone. `node_count` is the number of nodes.
-    pub(crate) fn partition(&mut self, node_count: usize, groups: &[Vec<usize>]) {
-        // Every node starts alone (a component nobody else has), then joins its group.
-        let mut components: Vec<usize> = (groups.len()..groups.len() + node_count).collect();
-        for (group, members) in groups.iter().enumerate() {
-            for &node in members {
-                components[node] = group;
+    /// Cuts the network as `grudge` says, replacing any partition in force. `node_count` is
+    /// the number of nodes; the grudge names nodes by index below it. An empty grudge still
+    /// counts as a partition (Maelstrom's 3-node minority-third starts one that cuts nothing).
+    pub(crate) fn partition(&mut self, node_count: usize, grudge: &Grudge) {
+        let mut cut = vec![false; node_count * node_count];
+        for (receiver, senders) in grudge.iter() {
+            for &sender in senders {
+                cut[receiver * node_count + sender] = true;
             }
         }
-        self.components = Some(components);
+        self.cut = Some((node_count, cut));
     }
 
     /// Removes the partition.
     pub(crate) fn heal(&mut self) {
-        self.components = None;
+        self.cut = None;
     }
 
     /// Whether a partition is in force.
     pub(crate) fn is_partitioned(&self) -> bool {
-        self.components.is_some()
+        self.cut.is_some()
     }
 
-    /// Whether node `from` can reach node `to` right now (both indexes).
+    /// Whether a message from node `from` reaches node `to` right now (both indexes).
     pub(crate) fn connected(&self, from: usize, to: usize) -> bool {
-        match &self.components {
+        match &self.cut {
             None => true,
-            Some(components) => components[from] == components[to],
+            Some((count, cut)) => !cut[to * count + from],
         }
     }
 }
@@ -183,16 +187,24 @@ mod tests {
     }
 
     #[test]
-    fn partition_isolates_ungrouped_nodes_and_heal_reconnects() {
+    fn a_grudge_cuts_only_the_directions_it_names_and_heal_reconnects() {
         let mut net = Network::new(NetConfig::default(), Rng::new(4));
-        net.partition(4, &[vec![0, 1], vec![2]]);
+        let mut grudge = Grudge::new();
+        grudge.add(1, 0); // n1 drops n0's messages
+        grudge.add(2, 0);
+        grudge.add(0, 2);
+        net.partition(3, &grudge);
         assert!(net.is_partitioned());
-        assert!(net.connected(0, 1) && net.connected(1, 0));
-        assert!(!net.connected(0, 2) && !net.connected(2, 1));
-        assert!(!net.connected(3, 0) && !net.connected(2, 3));
-        assert!(net.connected(3, 3));
+        assert!(!net.connected(0, 1) && net.connected(1, 0), "one way only");
+        assert!(!net.connected(0, 2) && !net.connected(2, 0), "both ways");
+        assert!(net.connected(1, 2) && net.connected(2, 1) && net.connected(0, 0));
         net.heal();
-        assert!(!net.is_partitioned() && net.connected(0, 3));
+        assert!(!net.is_partitioned() && net.connected(0, 1));
+        net.partition(3, &Grudge::new());
+        assert!(
+            net.is_partitioned() && net.connected(0, 1),
+            "an empty grudge cuts nothing"
+        );
     }
 
     #[test]

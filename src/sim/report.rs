@@ -7,7 +7,41 @@ use std::fmt;
 use super::check::{CheckResult, Workload};
 use super::cluster::NetStats;
 use super::history::{History, OpKind};
+use super::nemesis::Shape;
 use super::runner::RunConfig;
+use crate::time::Instant;
+
+/// A partition the nemesis started during the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionRecord {
+    /// When it started (virtual time).
+    pub at: Instant,
+    /// When it healed (the final heal included), if it did.
+    pub healed: Option<Instant>,
+    /// The shape drawn.
+    pub shape: Shape,
+    /// Its grudge with node names, each receiver and the senders it drops:
+    /// `{n1: [n0], n0: [n2], n2: [n1]}`.
+    pub grudge: String,
+}
+
+impl fmt::Display for PartitionRecord {
+    /// `majorities-ring {n1: [n0], ...} from 0.000 s to 12.345 s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = |t: Instant| t.as_micros() as f64 / 1e6;
+        write!(
+            f,
+            "{} {} from {:.3} s",
+            self.shape,
+            self.grudge,
+            secs(self.at)
+        )?;
+        match self.healed {
+            Some(healed) => write!(f, " to {:.3} s", secs(healed)),
+            None => write!(f, ", never healed"),
+        }
+    }
+}
 
 /// A run's trace: every message as JSON lines, and each node's input, replayable with
 /// `target/release/examples/NODE < node-input.jsonl`.
@@ -57,6 +91,8 @@ pub struct Report {
     pub wall_time: std::time::Duration,
     /// Messages simulated per wall-clock second (all kinds).
     pub sim_msgs_per_sec: f64,
+    /// The partitions the nemesis started, in order.
+    pub partitions: Vec<PartitionRecord>,
     /// The history the checker judged.
     pub history: History,
     /// The trace, when the run asked for one.
@@ -105,6 +141,7 @@ impl Report {
             latency_us_max: latencies_us.last().copied().unwrap_or(0),
             wall_time,
             sim_msgs_per_sec: total_msgs as f64 / wall_time.as_secs_f64().max(1e-9),
+            partitions: Vec::new(),
             history,
             trace,
         };
@@ -241,6 +278,9 @@ fn stable_latencies_us(history: &History) -> Vec<u64> {
         .collect()
 }
 
+/// Partitions listed by [`Report`]'s `Display`; later ones are only counted.
+const MAX_PARTITIONS_SHOWN: usize = 20;
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -267,6 +307,12 @@ impl fmt::Display for Report {
         }
         for goal in &self.goals_missed {
             writeln!(f, "  goal missed: {goal}")?;
+        }
+        for partition in self.partitions.iter().take(MAX_PARTITIONS_SHOWN) {
+            writeln!(f, "  partition: {partition}")?;
+        }
+        if let Some(more) = self.partitions.len().checked_sub(MAX_PARTITIONS_SHOWN + 1) {
+            writeln!(f, "  partition: ... and {} more", more + 1)?;
         }
         writeln!(
             f,

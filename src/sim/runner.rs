@@ -9,8 +9,10 @@
 //! later has sent to a node that no longer exists, which Maelstrom treats as "Invalid dest"
 //! and the run reports as a protocol error. Requests are started at
 //! exponentially spaced instants at `rate` per second overall; an instant with every process
-//! busy is skipped. Workloads with a final read heal the network, wait 10 s, then read every
-//! node (retrying each until it answers). Everything is seeded from `RunConfig::seed`.
+//! busy is skipped. A partition nemesis runs Maelstrom's schedule and shapes
+//! ([`PartitionSchedule`]) while clients generate requests, and the report lists every
+//! partition it started. Workloads with a final read heal the network, wait 10 s, then read
+//! every node (retrying each until it answers). Everything is seeded from `RunConfig::seed`.
 
 mod clients;
 mod config;
@@ -24,8 +26,9 @@ pub use self::config::{Nemesis, RunConfig, Targets};
 use super::check::{self, Workload};
 use super::cluster::{ClientMessage, Cluster, ClusterConfig};
 use super::history::OpKind;
+use super::nemesis::{NemesisOp, PartitionSchedule};
 use super::net::NetConfig;
-use super::report::Report;
+use super::report::{PartitionRecord, Report};
 use super::rng::Rng;
 use super::workload::CRASH;
 use crate::handler::Handler;
@@ -58,7 +61,7 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
         send_topology(&mut cluster, &mut replies);
     }
     let end = cluster.now() + config.time_limit;
-    generate(
+    let mut partitions = generate(
         config,
         &mut cluster,
         &mut clients,
@@ -66,14 +69,16 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
         end,
         &mut replies,
     );
-    cluster.heal();
+    if cluster.is_partitioned() {
+        heal(&mut cluster, &mut partitions);
+    }
     final_phase(&mut cluster, &mut clients, &mut replies);
     let stats = cluster.stats();
     let check = check::check(&config.workload, &clients.history);
     let mut protocol_errors = cluster.protocol_errors().to_vec();
     protocol_errors.append(&mut clients.schema_errors);
     let trace = config.trace.then(|| trace_of(&cluster));
-    Report::new(
+    let mut report = Report::new(
         config,
         check,
         protocol_errors,
@@ -82,7 +87,9 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
         stats,
         started.elapsed(),
         trace,
-    )
+    );
+    report.partitions = partitions;
+    report
 }
 
 /// Maelstrom's broadcast clients first send every node a topology (a line of neighbours).
@@ -109,6 +116,7 @@ fn send_topology<H: Handler>(cluster: &mut Cluster<H>, replies: &mut Vec<ClientM
     replies.clear();
 }
 
+/// Runs the clients and the nemesis until `end`; returns the partitions started.
 fn generate<H: Handler>(
     config: &RunConfig,
     cluster: &mut Cluster<H>,
@@ -116,42 +124,71 @@ fn generate<H: Handler>(
     master: &mut Rng,
     end: Instant,
     replies: &mut Vec<ClientMessage>,
-) {
+) -> Vec<PartitionRecord> {
     let mut arrivals = master.fork(2);
-    let mut nemesis_rng = master.fork(3);
+    let mut nemesis = match config.nemesis {
+        Nemesis::Partition { interval, shapes } => Some(PartitionSchedule::new(
+            cluster.now(),
+            interval,
+            shapes,
+            master.fork(3),
+        )),
+        Nemesis::None => None,
+    };
+    let mut partitions = Vec::new();
     let mean_gap_us = 1e6 / config.rate.max(1e-3);
     let mut next_op =
         cluster.now() + Duration::from_micros(arrivals.exponential(mean_gap_us) as u64);
-    let mut next_fault = match config.nemesis {
-        Nemesis::Partition { interval } => Some(cluster.now() + interval),
-        Nemesis::None => None,
-    };
     let mut slot_cursor = 0usize;
     while cluster.now() < end {
-        let wake = [
-            Some(next_op),
-            next_fault,
-            clients.earliest_deadline(),
-            Some(end),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(end);
+        let next_fault = nemesis.as_ref().map(PartitionSchedule::next_at);
+        let wake = [Some(next_op), next_fault, clients.earliest_deadline()]
+            .into_iter()
+            .flatten()
+            .fold(end, Instant::min);
         cluster.run_until(wake, replies);
         clients.receive(cluster, replies);
         clients.expire(cluster, wake);
-        if next_fault.is_some_and(|t| t <= wake) {
-            toggle_partition(cluster, &mut nemesis_rng);
-            next_fault = match config.nemesis {
-                Nemesis::Partition { interval } => Some(wake + interval),
-                Nemesis::None => None,
-            };
+        // Like Jepsen's time limit, an operation due at the end does not happen.
+        while let Some(schedule) = nemesis
+            .as_mut()
+            .filter(|n| n.next_at() <= wake && wake < end)
+        {
+            let op = schedule.next_op(cluster.node_ids().len());
+            apply_nemesis(cluster, op, &mut partitions);
         }
         if next_op <= wake && wake < end {
             start_op(cluster, clients, &mut slot_cursor);
             next_op = wake + Duration::from_micros(arrivals.exponential(mean_gap_us) as u64);
         }
+    }
+    partitions
+}
+
+/// Starts or heals a partition, and keeps the record of it for the report.
+fn apply_nemesis<H: Handler>(
+    cluster: &mut Cluster<H>,
+    op: NemesisOp,
+    partitions: &mut Vec<PartitionRecord>,
+) {
+    match op {
+        NemesisOp::Start { shape, grudge } => {
+            cluster.start_partition(shape.name(), &grudge);
+            partitions.push(PartitionRecord {
+                at: cluster.now(),
+                healed: None,
+                shape,
+                grudge: grudge.describe(cluster.node_ids()),
+            });
+        }
+        NemesisOp::Stop => heal(cluster, partitions),
+    }
+}
+
+fn heal<H: Handler>(cluster: &mut Cluster<H>, partitions: &mut [PartitionRecord]) {
+    cluster.heal();
+    if let Some(last) = partitions.last_mut() {
+        last.healed.get_or_insert(cluster.now());
     }
 }
 
@@ -173,20 +210,6 @@ fn start_op<H: Handler>(cluster: &mut Cluster<H>, clients: &mut Clients, cursor:
         }
         return;
     }
-}
-
-fn toggle_partition<H: Handler>(cluster: &mut Cluster<H>, rng: &mut Rng) {
-    if cluster.is_partitioned() {
-        cluster.heal();
-        return;
-    }
-    let mut ids = cluster.node_ids().to_vec();
-    if ids.len() < 2 {
-        return;
-    }
-    rng.shuffle(&mut ids);
-    let half = ids.split_off(ids.len() / 2);
-    cluster.partition(&[ids, half]);
 }
 
 /// Waits out the last requests, then (for workloads with one) reads every node once the

@@ -4,7 +4,10 @@
 //!
 //! - one JSON line per message event, in the order they happened:
 //!   `{"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":{..}}`, where `body`
-//!   is the message's body exactly as it was written;
+//!   is the message's body exactly as it was written, and one per nemesis operation:
+//!   `{"time_us":..,"event":"nemesis","action":"start-partition","shape":..,"grudge":{..}}`
+//!   (the grudge maps a receiving node to the nodes whose messages it drops) and
+//!   `{"time_us":..,"event":"nemesis","action":"stop-partition"}`;
 //! - per node, the lines it was handed, byte for byte and in order, so that
 //!   `target/release/examples/NODE < input.jsonl` feeds the real binary the same input.
 //!
@@ -74,6 +77,29 @@ impl Trace {
         self.events.push(entry);
     }
 
+    /// Records a nemesis operation at `time`: `action` (`start-partition`, `stop-partition`)
+    /// and, for a start, the shape's name and the grudge as a JSON object.
+    pub(crate) fn record_nemesis(
+        &mut self,
+        time: Instant,
+        action: &str,
+        partition: Option<(&str, &serde_json::Value)>,
+    ) {
+        let mut entry = format!(
+            r#"{{"time_us":{},"event":"nemesis","action":{}"#,
+            time.as_micros(),
+            json_string(action)
+        );
+        if let Some((shape, grudge)) = partition {
+            entry.push_str(&format!(
+                r#","shape":{},"grudge":{grudge}"#,
+                json_string(shape)
+            ));
+        }
+        entry.push('}');
+        self.events.push(entry);
+    }
+
     /// Records that node number `node` was handed `line`.
     pub(crate) fn record_input(&mut self, node: usize, line: &str) {
         self.inputs[node].push(line.to_owned());
@@ -117,5 +143,24 @@ mod tests {
         );
         assert_eq!(String::from_utf8(out).unwrap(), expected);
         assert_eq!(trace.node_input(0), [line.to_owned()]);
+    }
+
+    #[test]
+    fn nemesis_events_use_the_agreed_format() {
+        let mut trace = Trace::new(3);
+        let grudge = serde_json::json!({"n1": ["n0"], "n0": ["n2"], "n2": ["n1"]});
+        let start = Some(("majorities-ring", &grudge));
+        trace.record_nemesis(Instant::from_micros(5), "start-partition", start);
+        trace.record_nemesis(Instant::from_micros(9), "stop-partition", None);
+        let mut out = Vec::new();
+        trace.write(&mut out).unwrap();
+        let expected = concat!(
+            r#"{"time_us":5,"event":"nemesis","action":"start-partition","#,
+            r#""shape":"majorities-ring","grudge":{"n0":["n2"],"n1":["n0"],"n2":["n1"]}}"#,
+            "\n",
+            r#"{"time_us":9,"event":"nemesis","action":"stop-partition"}"#,
+            "\n"
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 }

@@ -381,7 +381,8 @@ pub fn challenge(challenge: &str, seed: u64) -> RunConfig {
 }
 
 /// `challenge` made harder than its command line: five nodes, exponentially distributed
-/// latency (so gossip is reordered and slow), and a partition every two seconds.
+/// latency (so gossip is reordered and slow), and Maelstrom's partitions every two seconds
+/// on average.
 pub fn harsher(challenge_name: &str, seed: u64) -> RunConfig {
     let mut config = challenge(challenge_name, seed);
     config.name = format!("{challenge_name}-harsher");
@@ -390,9 +391,7 @@ pub fn harsher(challenge_name: &str, seed: u64) -> RunConfig {
     config.latency = Latency::Exponential {
         mean: Duration::from_millis(30),
     };
-    config.nemesis = Nemesis::Partition {
-        interval: Duration::from_secs(2),
-    };
+    config.nemesis = Nemesis::partition(Duration::from_secs(2));
     config.targets = None; // performance targets belong to the challenge's own settings
     config
 }

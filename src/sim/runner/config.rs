@@ -2,6 +2,7 @@
 //! Glomers challenges' settings ([`RunConfig::challenge`]).
 
 use crate::sim::check::{TxnModel, Workload};
+use crate::sim::nemesis::Shapes;
 use crate::sim::net::Latency;
 use crate::time::Duration;
 
@@ -10,11 +11,28 @@ use crate::time::Duration;
 pub enum Nemesis {
     /// A healthy network throughout.
     None,
-    /// Every `interval`, alternately cut the nodes into two random halves and heal.
+    /// Maelstrom's `--nemesis partition`: a partition of a shape drawn from `shapes` at once,
+    /// then heals and new partitions alternating at uniform gaps of 0 to 2 x `interval`
+    /// (see [`nemesis`](crate::sim::nemesis)); healed before the final reads.
     Partition {
-        /// Time between a cut and the heal that follows it (and between heal and next cut).
+        /// Maelstrom's `--nemesis-interval`: the mean time between nemesis operations.
         interval: Duration,
+        /// The shapes each partition is drawn from (all four in Maelstrom).
+        shapes: Shapes,
     },
+}
+
+impl Nemesis {
+    /// Maelstrom's default `--nemesis-interval`, 10 seconds.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+    /// Maelstrom's partition nemesis with this interval and all four shapes.
+    pub fn partition(interval: Duration) -> Nemesis {
+        Nemesis::Partition {
+            interval,
+            shapes: Shapes::ALL,
+        }
+    }
 }
 
 /// A challenge's performance goals, judged on the report (Gossip Glomers 3d and 3e).
@@ -82,9 +100,8 @@ impl RunConfig {
     /// "5a".."5c", "6a".."6c") and the tutorial's "g-set", "pn-counter", "lin-kv",
     /// "txn-list-append".
     pub fn challenge(name: &str) -> Option<RunConfig> {
-        let partition = Nemesis::Partition {
-            interval: Duration::from_secs(5),
-        };
+        // Their command lines set no `--nemesis-interval`: Maelstrom's default.
+        let partition = Nemesis::partition(Nemesis::DEFAULT_INTERVAL);
         let ms = |n| Latency::Fixed(Duration::from_millis(n));
         let txn = |model| Workload::TxnRwRegister { model };
         // (workload, nodes, seconds, rate, concurrency (0 = node count), latency ms, partition)
