@@ -175,7 +175,7 @@ impl<H: Handler> Cluster<H> {
                 return self.protocol_error(from, &what, line);
             }
         };
-        let Some(reply) = self.services.handle(service, self.now, msg.src(), &body) else {
+        let Some(reply) = self.services.handle(service, msg.src(), &body) else {
             return; // Maelstrom's services do not answer requests they do not understand.
         };
         self.stats.service_msgs += 1;
