@@ -12,6 +12,7 @@ mod echo;
 #[path = "../examples/unique_ids.rs"]
 mod unique_ids;
 
+use maelstrom_loop::sim::check::Workload;
 use maelstrom_loop::sim::runner::{run, RunConfig, Targets};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
@@ -330,22 +331,72 @@ impl<const PATIENT: bool> Handler for SlowEcho<PATIENT> {
     }
 }
 
-/// MAELSTROM.md "Traps": Maelstrom closes a client whose request timed out, and a message to
-/// a closed client stops Maelstrom reading the node. The runner closes timed-out clients and
-/// reports such messages; the library's guard keeps a node from sending them.
+/// MAELSTROM.md "Traps": Maelstrom closes a client whose request timed out in a workload
+/// whose client is not reusable (echo is one), and a message to a closed client stops
+/// Maelstrom reading the node. The runner closes such clients and reports such messages; the
+/// library's guard keeps a node from sending them.
 #[test]
-fn answering_a_client_after_it_gave_up_is_a_protocol_error_that_the_library_prevents() {
+fn answering_a_closed_client_late_is_a_protocol_error_that_the_library_prevents() {
     let late = run(&challenge("1", 1), |_| SlowEcho::<true>);
     assert!(!late.is_valid(), "{late}");
     assert!(
         late.protocol_errors
             .iter()
-            .any(|e| e.contains("was closed (Invalid dest)")),
+            .any(|e| e.contains("was closed") && e.contains("Invalid dest")),
         "{late}"
     );
     let guarded = run(&challenge("1", 1), |_| SlowEcho::<false>);
     assert!(guarded.protocol_errors.is_empty(), "{guarded}");
     assert_eq!(guarded.ops_ok, 0, "every echo timed out: {guarded}");
+}
+
+/// Answers each `generate` 6 s late, from a timer, past the library's guard (it believes
+/// clients wait an hour).
+struct SlowIds(u64);
+
+impl Handler for SlowIds {
+    type Timer = (Origin, u64);
+    const CLIENT_TIMEOUT: Duration = Duration::from_secs(3_600);
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        self.0 += 1;
+        ctx.set_timer(Duration::from_secs(6), (msg.origin(), self.0));
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer) -> Result<(), Error> {
+        let (origin, id) = timer;
+        let id = format!("{}-{id}", ctx.node_id());
+        ctx.reply(&origin, &json!({"type": "generate_ok", "id": id}))
+    }
+}
+
+/// MAELSTROM.md "Workloads": unique-ids' client is reusable (as are lin-kv's and the
+/// transaction workloads'): after a timeout it keeps its id and skips the late answer, so
+/// answering late is no protocol error there, only an indeterminate operation.
+#[test]
+fn answering_a_reusable_client_late_is_no_protocol_error() {
+    let mut config = RunConfig::new("slow-ids", Workload::UniqueIds, 1);
+    config.concurrency = 2;
+    config.trace = true;
+    let late = run(&config, |_| SlowIds(0));
+    assert!(late.protocol_errors.is_empty(), "{late}");
+    assert!(late.is_valid(), "{late}");
+    assert_eq!(late.ops_ok, 0, "every generate timed out: {late}");
+    assert!(late.ops_info >= 4, "{late}");
+    // The two clients kept their ids and received the late answers.
+    let trace = String::from_utf8_lossy(&late.trace.as_ref().expect("traced").messages);
+    let late_answers = trace
+        .lines()
+        .filter(|line| line.contains("generate_ok"))
+        .inspect(|line| {
+            assert!(
+                line.contains(r#""dest":"c1""#) || line.contains(r#""dest":"c2""#),
+                "{line}"
+            )
+        })
+        .count();
+    assert!(late_answers >= 2, "{trace}");
 }
 
 /// Unique ids from `node-counter`, but one request in a hundred is refused (code 11).

@@ -7,9 +7,13 @@
 //! few kafka keys. The module owns generation and interpretation only: the runner decides
 //! when and to whom, and drives the cluster.
 
+mod lifecycle;
+
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
+
+pub use self::lifecycle::{client_is_reusable, unanswered_kind};
 
 use super::check::Workload;
 use super::history::OpKind;
@@ -23,8 +27,8 @@ const KAFKA_KEYS: u64 = 4;
 /// with `:crash-clients? true`): the process is replaced and must assign its keys again.
 const KAFKA_CRASH_ONE_IN: u64 = 100;
 
-/// The `f` of a [`Request`] that is not sent: its process crashes (the runner closes its
-/// client and replaces it with a fresh process).
+/// The `f` of a [`Request`] that is not sent: its process crashes (the runner replaces it
+/// with a fresh process and, kafka's client not being reusable, closes its client).
 pub const CRASH: &str = "crash";
 
 /// One operation about to be sent: its history name and value, and the request body
@@ -320,11 +324,7 @@ impl Generator {
         {
             return Outcome::Done(OpKind::Ok, json!([req.value[0], null]));
         }
-        let kind = if code.is_definite() {
-            OpKind::Fail
-        } else {
-            OpKind::Info
-        };
+        let kind = unanswered_kind(self.workload, req.f, code.is_definite());
         Outcome::Done(kind, req.value.clone())
     }
 
@@ -503,15 +503,23 @@ mod tests {
             g.complete(1, &read, &wrong),
             Outcome::SchemaError(_)
         ));
+        // Maelstrom's g-counter client records every error as indeterminate; echo's (like
+        // most) records a definite one as a failure. Extra keys in an error are fine.
         let definite = json!({"type": "error", "code": 11, "text": "later", "extra": 1});
         assert_eq!(
             g.complete(1, &read, &definite),
-            Outcome::Done(OpKind::Fail, Value::Null)
+            Outcome::Done(OpKind::Info, Value::Null)
+        );
+        let mut echo = Generator::new(Workload::Echo, Rng::new(1));
+        let request = echo.next(1);
+        assert_eq!(
+            echo.complete(1, &request, &definite),
+            Outcome::Done(OpKind::Fail, request.value.clone())
         );
         let indefinite = json!({"type": "error", "code": 0});
         assert_eq!(
-            g.complete(1, &read, &indefinite),
-            Outcome::Done(OpKind::Info, Value::Null)
+            echo.complete(1, &request, &indefinite),
+            Outcome::Done(OpKind::Info, request.value.clone())
         );
     }
 

@@ -85,7 +85,8 @@ impl<H: Handler> Cluster<H> {
                     INIT_CLIENT => "sent to the init client after init_ok (Invalid dest)".into(),
                     dest if self.closed_clients.contains(dest) => format!(
                         "sent to client {dest:?} after it timed out or failed indefinitely and \
-                         was closed (Invalid dest): answer clients in time or not at all"
+                         was closed, as this workload's clients are not reusable (Invalid \
+                         dest): answer clients in time or not at all"
                     ),
                     dest => format!("sent to {dest:?}, which does not exist (Invalid dest)"),
                 };
