@@ -13,6 +13,7 @@ mod echo;
 mod unique_ids;
 
 use maelstrom_loop::sim::check::Workload;
+use maelstrom_loop::sim::history::OpKind;
 use maelstrom_loop::sim::runner::{run, RunConfig, Targets};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
@@ -305,6 +306,47 @@ fn list_append_clients_and_checker_tell_a_store_from_a_forgetful_one() {
         ..Lists::default()
     });
     assert!(!broken.is_valid(), "{broken}");
+}
+
+/// Maelstrom's key flags reach the transaction generator (Elle's): with 2 active keys, 3
+/// writes per key and single-operation transactions, every invoked transaction has one
+/// operation, each key gets the values 1, 2, 3 in order, and retired keys are replaced by
+/// fresh ones, so a 10 s run touches many keys.
+#[test]
+fn key_count_txn_length_and_writes_per_key_shape_the_transactions() {
+    let mut config = challenge("txn-list-append", 3);
+    config.node_count = 1;
+    config.key_count = 2;
+    config.max_txn_length = 1;
+    config.max_writes_per_key = 3;
+    let report = run(&config, |_| Lists::default());
+    assert!(report.is_valid(), "{report}");
+    let mut appended: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    for op in report
+        .history
+        .ops
+        .iter()
+        .filter(|op| op.kind == OpKind::Invoke)
+    {
+        let txn = op.value.as_array().expect("a transaction");
+        assert_eq!(txn.len(), 1, "{}", op.value);
+        if txn[0][0] == "append" {
+            let key = txn[0][1].as_u64().unwrap();
+            appended
+                .entry(key)
+                .or_default()
+                .push(txn[0][2].as_u64().unwrap());
+        }
+    }
+    assert!(appended.len() > 50, "{} keys", appended.len());
+    for (key, values) in &appended {
+        assert_eq!(
+            values,
+            &(1..=values.len() as u64).collect::<Vec<_>>(),
+            "key {key}"
+        );
+        assert!(values.len() <= 3, "key {key}: {values:?}");
+    }
 }
 
 /// Answers each echo 6 s late, from a timer; `PATIENT` says whether it believes clients wait

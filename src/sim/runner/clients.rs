@@ -16,7 +16,9 @@ use crate::sim::cluster::{ClientMessage, Cluster};
 use crate::sim::history::{History, OpKind};
 use crate::sim::net::Latency;
 use crate::sim::rng::Rng;
-use crate::sim::workload::{client_is_reusable, unanswered_kind, Generator, Outcome, Request};
+use crate::sim::workload::{
+    client_is_reusable, unanswered_kind, Generator, KeySettings, Outcome, Request,
+};
 use crate::time::{Duration, Instant};
 
 /// A request in flight.
@@ -227,7 +229,11 @@ pub(super) fn new_clients(config: &RunConfig, master: &mut Rng) -> Clients {
         CLIENT_TIMEOUT
     };
     let mut clients = Clients {
-        generator: Generator::new(config.workload, master.fork(1)),
+        generator: Generator::new(config.workload, master.fork(1)).with_keys(KeySettings {
+            key_count: config.key_count,
+            max_txn_length: config.max_txn_length,
+            max_writes_per_key: config.max_writes_per_key,
+        }),
         history: History::new(),
         processes: Vec::new(),
         ids: Vec::new(),
