@@ -3,8 +3,8 @@
 //!
 //! This module owns the data model only (modelled on Jepsen's histories: one client process has
 //! at most one operation in flight, and a process whose operation ended indeterminate is
-//! replaced by a new process id). It does not run clients or judge results; values are kept as raw JSON
-//! because they come from nodes under test and may be malformed.
+//! replaced by a new process id). It does not run clients or judge results; values are kept
+//! as raw JSON because they come from nodes under test and may be malformed.
 
 use std::collections::HashMap;
 

@@ -2,11 +2,12 @@
 //! like (its schema), and how an answer is written into the [`History`](super::history).
 //!
 //! Operations follow Maelstrom's generators: distinct integers for broadcast and g-set, small
-//! deltas for counters, reads/writes/compare-and-sets over a few lin-kv keys; transactions and
-//! kafka's sends and polls draw their keys and values as Elle's generator does ([`keys`]: a
-//! pool of active keys, each retired after so many writes). The module owns generation and
-//! interpretation, and Maelstrom's client lifecycle rules ([`lifecycle`]); the runner decides
-//! when and to whom, and drives the cluster.
+//! deltas for counters, reads/writes/compare-and-sets over a few lin-kv keys; transactions
+//! and kafka's sends and polls draw their keys and values as Elle's generator does
+//! ([`KeySettings`]: a pool of active keys, each retired after so many writes). The module
+//! owns generation and interpretation, and Maelstrom's client lifecycle rules
+//! ([`client_is_reusable`], [`unanswered_kind`]); the runner decides when and to whom, and
+//! drives the cluster.
 
 mod keys;
 mod lifecycle;
@@ -203,10 +204,10 @@ impl Generator {
     /// process's next operation); otherwise it draws a micro-operation from the key pool (a
     /// send of the key's next value, or a poll of its assigned keys), and now and then (1 in
     /// 64) assigns itself that micro-operation's key instead, a third of the time together
-    /// with every key that has acknowledged sends no poll has returned yet. An assign asks the node for the keys'
-    /// committed offsets (`list_committed_offsets`) and is recorded as `assign`. One
-    /// operation in [`KAFKA_CRASH_ONE_IN`] is a [`CRASH`] instead, never between a poll and
-    /// its commit (in Maelstrom the commit is part of the poll operation).
+    /// with every key that has acknowledged sends no poll has returned yet. An assign asks
+    /// the node for the keys' committed offsets (`list_committed_offsets`) and is recorded
+    /// as `assign`. One operation in [`KAFKA_CRASH_ONE_IN`] is a [`CRASH`] instead, never
+    /// between a poll and its commit (in Maelstrom the commit is part of the poll operation).
     fn kafka_op(&mut self, process: u64) -> Request {
         let client = self.kafka_clients.entry(process).or_default();
         if let Some(offsets) = client.to_commit.take() {
