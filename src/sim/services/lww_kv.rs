@@ -15,6 +15,9 @@
 //! Maelstrom v0.2.3, and fails here too. As in Maelstrom, `cas` on a missing key is error 20
 //! even with `create_if_not_exists`.
 //!
+//! What still differs from Maelstrom: only the random draws (seeded here) and the error
+//! texts (ours name the key).
+//!
 //! Owns the replicas; no routing, no latency.
 
 use std::collections::BTreeMap;

@@ -23,6 +23,11 @@
 //! (older) picked one; its next read can then see an older state than the last. Only a node
 //! that lags the writers by more than 32 changes can observe this, as under Maelstrom.
 //!
+//! What still differs from Maelstrom: only the random draws (ours come from the simulator's
+//! seeded generator, so a seed reproduces a run here, not Maelstrom's choices) and the
+//! error texts (ours name the key). States are stored as per-key version lists rather than
+//! 32 whole maps, which serves the same values.
+//!
 //! Owns the states' history and the clients' observed indices; no routing, no latency.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
