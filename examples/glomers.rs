@@ -19,6 +19,8 @@
 //! fractions allowed) and,
 //! for debugging, `--partition-shapes one,minority-third,majority,majorities-ring` (the
 //! shapes a partition is drawn from; all four by default, as in Maelstrom).
+//! (the fraction of operations that must succeed; 2 and 6a-6c require `total`), and for the
+//! transaction and kafka rows `--key-count`, `--max-txn-length`, `--max-writes-per-key`.
 //! `--seeds N` runs each row with seeds `seed .. seed + N` and prints a row per seed.
 //!
 //! A row is valid when the checker passes, no node broke the protocol, and the run met its
@@ -125,6 +127,9 @@ struct Overrides {
     nemesis_interval_secs: Option<f64>,
     partition_shapes: Option<Shapes>,
     availability: Option<f64>,
+    key_count: Option<usize>,
+    max_txn_length: Option<usize>,
+    max_writes_per_key: Option<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -180,6 +185,9 @@ impl Overrides {
         if let Some(availability) = self.availability {
             config.availability = Some(availability);
         }
+        config.key_count = self.key_count.unwrap_or(config.key_count);
+        config.max_txn_length = self.max_txn_length.unwrap_or(config.max_txn_length);
+        config.max_writes_per_key = self.max_writes_per_key.unwrap_or(config.max_writes_per_key);
         let mean = match (self.latency_ms, &config.latency) {
             (Some(ms), _) => Duration::from_millis(ms),
             (None, Latency::Fixed(d)) => *d,
@@ -212,6 +220,20 @@ where
     text.parse().map_err(|e| format!("{flag} {text}: {e}"))
 }
 
+/// A number that must be positive, as Maelstrom validates its key flags.
+fn parse_positive<T>(flag: &str, text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + Default + PartialOrd,
+    T::Err: std::fmt::Display,
+{
+    let number: T = parse_number(flag, text)?;
+    if number > T::default() {
+        Ok(number)
+    } else {
+        Err(format!("{flag} {text}: must be positive"))
+    }
+}
+
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
         seed: 1,
@@ -237,6 +259,11 @@ fn parse_options() -> Result<Options, String> {
             "--rate" => over.rate = Some(parse_number(flag, &value()?)?),
             "--concurrency" => over.concurrency = Some(parse_concurrency(&value()?)?),
             "--latency" => over.latency_ms = Some(parse_number(flag, &value()?)?),
+            "--key-count" => over.key_count = Some(parse_positive(flag, &value()?)?),
+            "--max-txn-length" => over.max_txn_length = Some(parse_positive(flag, &value()?)?),
+            "--max-writes-per-key" => {
+                over.max_writes_per_key = Some(parse_positive(flag, &value()?)?)
+            }
             "--availability" => {
                 over.availability = Some(match value()?.as_str() {
                     "total" => 1.0,

@@ -198,7 +198,7 @@ impl<'a, H: Handler> Ctx<'a, H> {
         if gave_up {
             log::debug!(
                 "dropped the answer to {} msg_id {in_reply_to}: {} ms after the request, past \
-                 the client's timeout (a message to a closed client is Invalid dest)",
+                 the client's timeout (useless, and Invalid dest if the client was closed)",
                 to.src(),
                 waited.as_micros() / 1000
             );

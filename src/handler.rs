@@ -24,12 +24,20 @@ pub trait Handler: Sized + 'static {
     type Timer: Clone + fmt::Debug + 'static;
 
     /// How long Maelstrom's clients wait for an answer: 5 s in most workloads, and in
-    /// lin-kv ten times the mean network latency, at least 1 s. A client that gives up is
-    /// closed, and Maelstrom treats a message to a closed client as "Invalid dest" and
-    /// stops reading the node that sent it. So [`Ctx::reply`](crate::Ctx::reply) and
+    /// lin-kv ten times the mean network latency, at least 1 s.
+    ///
+    /// What happens to a client that gives up depends on the workload. In echo, broadcast,
+    /// g-set, g-counter, pn-counter and kafka the client is not reusable: once an operation
+    /// ends indeterminate (a timeout, except on a read in broadcast and an assign in kafka)
+    /// Maelstrom closes it, treats any later message to it as "Invalid dest", and stops
+    /// reading the node that sent it. In unique-ids, lin-kv, txn-rw-register and
+    /// txn-list-append the client is reusable: it keeps its id and skips late answers.
+    ///
+    /// A late answer is useless either way, so [`Ctx::reply`](crate::Ctx::reply) and
     /// [`Ctx::reply_error`](crate::Ctx::reply_error) drop (and log at debug) an answer to a
     /// client (an id starting with `c`) once 90% of this has passed since the request
-    /// arrived; the client records the operation as indeterminate, as it would anyway.
+    /// arrived; the client records the operation as it would anyway. Raise this only if
+    /// you know your clients wait longer.
     const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Called once, after `init` was recorded and answered with `init_ok`.

@@ -625,9 +625,11 @@ fn seq_kv_reads_are_stale_sometimes_but_monotonic() {
     assert!(stale >= 10, "only {stale} stale reads in 100");
 }
 
-/// lww-kv ignores create_if_not_exists (Maelstrom's service.clj does), unlike lin-kv.
+/// lww-kv ignores create_if_not_exists (Maelstrom's service.clj does), unlike lin-kv; and
+/// its two replicas never converge (Maelstrom v0.2.3 discards its merge), so a value written
+/// once is read back from one replica and missing from the other, however long one waits.
 #[test]
-fn lww_kv_cas_on_a_missing_key_fails_even_with_create() {
+fn lww_kv_cas_on_a_missing_key_fails_even_with_create_and_replicas_never_converge() {
     let mut lab = Lab::new(1, Latency::Fixed(Duration::from_millis(1)));
     let cas = json!({"type": "cas", "key": "z", "from": 1, "to": 2, "create_if_not_exists": true});
     assert_eq!(lab.call(0, "lww-kv", cas.clone()).unwrap_err().0, 20);
@@ -640,11 +642,16 @@ fn lww_kv_cas_on_a_missing_key_fails_even_with_create() {
             json!({"type": "write", "key": "z", "value": 1})
         )
         .is_ok());
-    lab.run_for(Duration::from_secs(1)); // a gossip round spreads it to every replica
-    let read = lab
-        .call(0, "lww-kv", json!({"type": "read", "key": "z"}))
-        .unwrap();
-    assert_eq!(read["value"], 1);
+    lab.run_for(Duration::from_secs(10));
+    let mut outcomes = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let read = lab.call(0, "lww-kv", json!({"type": "read", "key": "z"}));
+        outcomes.insert(read.map(|body| body["value"].to_string()).map_err(|e| e.0));
+    }
+    assert_eq!(
+        outcomes.into_iter().collect::<Vec<_>>(),
+        [Ok("1".to_owned()), Err(20)]
+    );
 }
 
 /// lin-tso hands out 0, 1, 2, ... across all nodes.

@@ -12,6 +12,8 @@ mod echo;
 #[path = "../examples/unique_ids.rs"]
 mod unique_ids;
 
+use maelstrom_loop::sim::check::Workload;
+use maelstrom_loop::sim::history::OpKind;
 use maelstrom_loop::sim::nemesis::{Shape, Shapes};
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig, Targets};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
@@ -364,6 +366,47 @@ fn list_append_clients_and_checker_tell_a_store_from_a_forgetful_one() {
     assert!(!broken.is_valid(), "{broken}");
 }
 
+/// Maelstrom's key flags reach the transaction generator (Elle's): with 2 active keys, 3
+/// writes per key and single-operation transactions, every invoked transaction has one
+/// operation, each key gets the values 1, 2, 3 in order, and retired keys are replaced by
+/// fresh ones, so a 10 s run touches many keys.
+#[test]
+fn key_count_txn_length_and_writes_per_key_shape_the_transactions() {
+    let mut config = challenge("txn-list-append", 3);
+    config.node_count = 1;
+    config.key_count = 2;
+    config.max_txn_length = 1;
+    config.max_writes_per_key = 3;
+    let report = run(&config, |_| Lists::default());
+    assert!(report.is_valid(), "{report}");
+    let mut appended: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    for op in report
+        .history
+        .ops
+        .iter()
+        .filter(|op| op.kind == OpKind::Invoke)
+    {
+        let txn = op.value.as_array().expect("a transaction");
+        assert_eq!(txn.len(), 1, "{}", op.value);
+        if txn[0][0] == "append" {
+            let key = txn[0][1].as_u64().unwrap();
+            appended
+                .entry(key)
+                .or_default()
+                .push(txn[0][2].as_u64().unwrap());
+        }
+    }
+    assert!(appended.len() > 50, "{} keys", appended.len());
+    for (key, values) in &appended {
+        assert_eq!(
+            values,
+            &(1..=values.len() as u64).collect::<Vec<_>>(),
+            "key {key}"
+        );
+        assert!(values.len() <= 3, "key {key}: {values:?}");
+    }
+}
+
 /// Answers each echo 6 s late, from a timer; `PATIENT` says whether it believes clients wait
 /// an hour (so the library's guard lets the late answers through) or the default 5 s.
 struct SlowEcho<const PATIENT: bool>;
@@ -388,22 +431,72 @@ impl<const PATIENT: bool> Handler for SlowEcho<PATIENT> {
     }
 }
 
-/// MAELSTROM.md "Traps": Maelstrom closes a client whose request timed out, and a message to
-/// a closed client stops Maelstrom reading the node. The runner closes timed-out clients and
-/// reports such messages; the library's guard keeps a node from sending them.
+/// MAELSTROM.md "Traps": Maelstrom closes a client whose request timed out in a workload
+/// whose client is not reusable (echo is one), and a message to a closed client stops
+/// Maelstrom reading the node. The runner closes such clients and reports such messages; the
+/// library's guard keeps a node from sending them.
 #[test]
-fn answering_a_client_after_it_gave_up_is_a_protocol_error_that_the_library_prevents() {
+fn answering_a_closed_client_late_is_a_protocol_error_that_the_library_prevents() {
     let late = run(&challenge("1", 1), |_| SlowEcho::<true>);
     assert!(!late.is_valid(), "{late}");
     assert!(
         late.protocol_errors
             .iter()
-            .any(|e| e.contains("was closed (Invalid dest)")),
+            .any(|e| e.contains("was closed") && e.contains("Invalid dest")),
         "{late}"
     );
     let guarded = run(&challenge("1", 1), |_| SlowEcho::<false>);
     assert!(guarded.protocol_errors.is_empty(), "{guarded}");
     assert_eq!(guarded.ops_ok, 0, "every echo timed out: {guarded}");
+}
+
+/// Answers each `generate` 6 s late, from a timer, past the library's guard (it believes
+/// clients wait an hour).
+struct SlowIds(u64);
+
+impl Handler for SlowIds {
+    type Timer = (Origin, u64);
+    const CLIENT_TIMEOUT: Duration = Duration::from_secs(3_600);
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        self.0 += 1;
+        ctx.set_timer(Duration::from_secs(6), (msg.origin(), self.0));
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer) -> Result<(), Error> {
+        let (origin, id) = timer;
+        let id = format!("{}-{id}", ctx.node_id());
+        ctx.reply(&origin, &json!({"type": "generate_ok", "id": id}))
+    }
+}
+
+/// MAELSTROM.md "Workloads": unique-ids' client is reusable (as are lin-kv's and the
+/// transaction workloads'): after a timeout it keeps its id and skips the late answer, so
+/// answering late is no protocol error there, only an indeterminate operation.
+#[test]
+fn answering_a_reusable_client_late_is_no_protocol_error() {
+    let mut config = RunConfig::new("slow-ids", Workload::UniqueIds, 1);
+    config.concurrency = 2;
+    config.trace = true;
+    let late = run(&config, |_| SlowIds(0));
+    assert!(late.protocol_errors.is_empty(), "{late}");
+    assert!(late.is_valid(), "{late}");
+    assert_eq!(late.ops_ok, 0, "every generate timed out: {late}");
+    assert!(late.ops_info >= 4, "{late}");
+    // The two clients kept their ids and received the late answers.
+    let trace = String::from_utf8_lossy(&late.trace.as_ref().expect("traced").messages);
+    let late_answers = trace
+        .lines()
+        .filter(|line| line.contains("generate_ok"))
+        .inspect(|line| {
+            assert!(
+                line.contains(r#""dest":"c1""#) || line.contains(r#""dest":"c2""#),
+                "{line}"
+            )
+        })
+        .count();
+    assert!(late_answers >= 2, "{trace}");
 }
 
 /// Unique ids from `node-counter`, but one request in a hundred is refused (code 11).

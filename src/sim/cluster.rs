@@ -231,8 +231,8 @@ impl<H: Handler> Cluster<H> {
         );
     }
 
-    /// Closes a client, as Maelstrom does when a client's request times out or fails
-    /// indefinitely (Jepsen treats its process as crashed): from now on a message to it is
+    /// Closes a client, as Maelstrom does when an operation of a client that is not reusable
+    /// ends indeterminate (Jepsen treats its process as crashed): from now on a message to it is
     /// a protocol error, like Maelstrom's "Invalid dest", which stops Maelstrom reading the
     /// node that sent it.
     pub fn close_client(&mut self, id: &str) {

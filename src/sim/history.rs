@@ -2,9 +2,9 @@
 //! virtual-time order, as the checkers in [`crate::sim::check`] read it.
 //!
 //! This module owns the data model only (modelled on Jepsen's histories: one client process has
-//! at most one operation in flight, and a process whose operation timed out is replaced by a
-//! new process id). It does not run clients or judge results; values are kept as raw JSON
-//! because they come from nodes under test and may be malformed.
+//! at most one operation in flight, and a process whose operation ended indeterminate is
+//! replaced by a new process id). It does not run clients or judge results; values are kept
+//! as raw JSON because they come from nodes under test and may be malformed.
 
 use std::collections::HashMap;
 

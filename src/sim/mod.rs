@@ -11,9 +11,10 @@
 //!   directional like Maelstrom's, in its four shapes ([`nemesis`]); random latency reorders
 //!   messages, as in Maelstrom;
 //! - Maelstrom's services at their usual ids: `lin-kv` (linearizable), `seq-kv`
-//!   (sequentially consistent, with stale reads), `lww-kv` (last-write-wins replicas that
-//!   gossip) and `lin-tso` (a timestamp oracle), with Maelstrom's error codes, replies
-//!   without `msg_id`, and silence for request types they do not know;
+//!   (sequentially consistent, with stale reads), `lww-kv` (two replicas that, as in
+//!   Maelstrom v0.2.3, never converge) and `lin-tso` (a timestamp oracle), with
+//!   Maelstrom's error codes, replies without `msg_id`, and silence for request types they
+//!   do not know;
 //! - Maelstrom's protocol checks ([`Cluster::protocol_errors`]): a line that is not a message,
 //!   a message to an id that does not exist (a second `init_ok` to the init client, say), a
 //!   `src` that is not the node's own id;

@@ -3,11 +3,14 @@
 //!
 //! Clients behave like Maelstrom's: each process is bound to one node and has at most one
 //! request in flight; a request unanswered after the client timeout, or answered with an
-//! indefinite error, is recorded as indeterminate and its process is replaced by a fresh
-//! one. As in Maelstrom (where Jepsen closes the client of a crashed process), the old
-//! client id is closed and the new process gets a new id: a node that answers the old id
-//! later has sent to a node that no longer exists, which Maelstrom treats as "Invalid dest"
-//! and the run reports as a protocol error. Requests are started at
+//! error, is recorded as Maelstrom's client records it (a failure when definite or
+//! idempotent, else indeterminate), and an indeterminate one replaces its process by a
+//! fresh one. In workloads whose client is not reusable (echo, broadcast, g-set, g-counter,
+//! pn-counter, kafka) Jepsen then closes the client and the new process gets a new id: a node
+//! that answers the old id later has sent to a node that no longer exists, which Maelstrom
+//! treats as "Invalid dest" and the run reports as a protocol error. In the others
+//! (unique-ids, lin-kv, txn-rw-register, txn-list-append) the client keeps its id and
+//! silently skips late answers. Requests are started at
 //! exponentially spaced instants at `rate` per second overall; an instant with every process
 //! busy is skipped. A partition nemesis runs Maelstrom's schedule and shapes
 //! ([`PartitionSchedule`]) while clients generate requests, and the report lists every
@@ -34,7 +37,8 @@ use super::workload::CRASH;
 use crate::handler::Handler;
 use crate::time::{Duration, Instant};
 
-/// How long a client waits for an answer (MAELSTROM.md "Traps").
+/// How long a client waits for an answer (Maelstrom's default; lin-kv's clients wait longer
+/// under high latency).
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Quiet time between healing and the final reads.
 pub const FINAL_QUIESCE: Duration = Duration::from_secs(10);

@@ -14,9 +14,12 @@
 //!   own timeout. Missing fields act as JSON `null`, again as in Maelstrom (a `read` without
 //!   `key` reads the key `null`), so there is no malformed-request error.
 //!
-//! Consistency: `lin-kv` is one map. `seq-kv` ([`seq_kv`]) keeps recent versions and serves
-//! reads from the past within each client's monotonic view. `lww-kv` ([`lww_kv`]) is several
-//! replicas merged by last-write-wins on a gossip schedule.
+//! Consistency, as Maelstrom v0.2.3 has it: `lin-kv` and `lin-tso` are one atomic state.
+//! `seq-kv` ([`seq_kv`]) keeps a ring of the last 32 states and serves an operation that
+//! changes nothing from a state picked uniformly between the last one the calling node
+//! observed and the newest; one that changes the store runs on the newest. `lww-kv`
+//! ([`lww_kv`]) is two replicas, each request on one picked at random, which (as in
+//! Maelstrom, whose merge step is discarded) never converge.
 //!
 //! This module owns the services' state and semantics only; latency, routing and the trace
 //! belong to the cluster.
@@ -30,7 +33,6 @@ use serde_json::{json, Map, Value};
 
 use crate::error::Error;
 use crate::sim::rng::Rng;
-use crate::time::Instant;
 
 use lww_kv::LwwKv;
 use seq_kv::SeqKv;
@@ -140,12 +142,11 @@ impl Services {
         }
     }
 
-    /// Handles a request `body` from node `client` arriving at `now`. Returns the reply body
-    /// (with `in_reply_to`), or `None` when Maelstrom's service would not answer.
+    /// Handles a request `body` from node `client`. Returns the reply body (with
+    /// `in_reply_to`), or `None` when Maelstrom's service would not answer.
     pub(crate) fn handle(
         &mut self,
         service: ServiceId,
-        now: Instant,
         client: &str,
         body: &Value,
     ) -> Option<Value> {
@@ -155,7 +156,7 @@ impl Services {
             ServiceId::LinTso => self.timestamp(kind)?,
             _ => {
                 let op = KvOp::decode(kind, body)?;
-                kv_reply(self.apply(service, now, client, &op))
+                kv_reply(self.apply(service, client, &op))
             }
         };
         let in_reply_to = body.get("msg_id").cloned().unwrap_or(Value::Null);
@@ -175,17 +176,11 @@ impl Services {
         Some(json!({"type": "ts_ok", "ts": ts}))
     }
 
-    fn apply(
-        &mut self,
-        service: ServiceId,
-        now: Instant,
-        client: &str,
-        op: &KvOp<'_>,
-    ) -> Result<KvOk, Error> {
+    fn apply(&mut self, service: ServiceId, client: &str, op: &KvOp<'_>) -> Result<KvOk, Error> {
         match service {
             ServiceId::LinKv => apply_linearizable(&mut self.lin_kv, op),
             ServiceId::SeqKv => self.seq_kv.apply(client, op, &mut self.rng),
-            ServiceId::LwwKv => self.lww_kv.apply(now, op, &mut self.rng),
+            ServiceId::LwwKv => self.lww_kv.apply(op, &mut self.rng),
             ServiceId::LinTso => unreachable!("lin-tso is not a KV service"),
         }
     }
@@ -273,7 +268,7 @@ mod tests {
 
     fn ask(services: &mut Services, service: &str, body: Value) -> Option<Value> {
         let service = ServiceId::from_id(service).expect("a service id");
-        services.handle(service, Instant::ZERO, "n0", &body)
+        services.handle(service, "n0", &body)
     }
 
     /// Every KV operation and error code on `lin-kv`, each row a request and its reply.

@@ -1,30 +1,37 @@
 //! Workload clients: what each Maelstrom workload's clients send, what a valid answer looks
 //! like (its schema), and how an answer is written into the [`History`](super::history).
 //!
-//! Operations follow Maelstrom's generators in spirit: distinct integers for broadcast and
-//! g-set, small deltas for counters, small transactions over a few keys with values unique
-//! per key, reads/writes/compare-and-sets over a few lin-kv keys, sends/polls/commits over a
-//! few kafka keys. The module owns generation and interpretation only: the runner decides
-//! when and to whom, and drives the cluster.
+//! Operations follow Maelstrom's generators: distinct integers for broadcast and g-set, small
+//! deltas for counters, reads/writes/compare-and-sets over a few lin-kv keys; transactions
+//! and kafka's sends and polls draw their keys and values as Elle's generator does
+//! ([`KeySettings`]: a pool of active keys, each retired after so many writes). The module
+//! owns generation and interpretation, and Maelstrom's client lifecycle rules
+//! ([`client_is_reusable`], [`unanswered_kind`]); the runner decides when and to whom, and
+//! drives the cluster.
+
+mod keys;
+mod lifecycle;
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+pub use self::keys::KeySettings;
+use self::keys::{KeyPool, MicroOp};
+pub use self::lifecycle::{client_is_reusable, unanswered_kind};
+
 use super::check::Workload;
 use super::history::OpKind;
 use super::rng::Rng;
 
-/// Keys used by the key-value and transactional workloads.
-const KEYS: u64 = 8;
-/// Kafka keys (numeric strings).
-const KAFKA_KEYS: u64 = 4;
+/// Keys used by the lin-kv workload.
+const LIN_KV_KEYS: u64 = 4;
 /// One kafka operation in this many is a client crash (Maelstrom runs its kafka workload
 /// with `:crash-clients? true`): the process is replaced and must assign its keys again.
 const KAFKA_CRASH_ONE_IN: u64 = 100;
 
-/// The `f` of a [`Request`] that is not sent: its process crashes (the runner closes its
-/// client and replaces it with a fresh process).
+/// The `f` of a [`Request`] that is not sent: its process crashes (the runner replaces it
+/// with a fresh process and, kafka's client not being reusable, closes its client).
 pub const CRASH: &str = "crash";
 
 /// One operation about to be sent: its history name and value, and the request body
@@ -59,6 +66,8 @@ pub struct Generator {
     kafka_clients: BTreeMap<u64, KafkaClient>,
     /// Every process's kafka view so far: sends, polls and what is still unseen.
     kafka: KafkaTracker,
+    /// Transactions' and kafka's keys and values.
+    keys: KeyPool,
 }
 
 /// One kafka client process, as Maelstrom's `kafka` client keeps it.
@@ -83,7 +92,7 @@ struct KafkaTracker {
 }
 
 impl Generator {
-    /// A generator for `workload` drawing from `rng`.
+    /// A generator for `workload` drawing from `rng`, with Maelstrom's default key settings.
     pub fn new(workload: Workload, rng: Rng) -> Generator {
         Generator {
             workload,
@@ -91,7 +100,15 @@ impl Generator {
             next_value: 0,
             kafka_clients: BTreeMap::new(),
             kafka: KafkaTracker::default(),
+            keys: KeyPool::new(KeySettings::default()),
         }
+    }
+
+    /// The same generator with other key settings (kafka ignores `max_txn_length`: its
+    /// operations are single sends or polls, as in Maelstrom).
+    pub fn with_keys(mut self, settings: KeySettings) -> Generator {
+        self.keys = KeyPool::new(settings);
+        self
     }
 
     fn unique(&mut self) -> u64 {
@@ -147,7 +164,7 @@ impl Generator {
     }
 
     fn lin_kv_op(&mut self) -> Request {
-        let key = self.rng.below(KEYS / 2);
+        let key = self.rng.below(LIN_KV_KEYS);
         match self.rng.below(3) {
             0 => request(
                 "read",
@@ -171,15 +188,11 @@ impl Generator {
     }
 
     fn txn_op(&mut self, write: &str) -> Request {
-        let len = 1 + self.rng.below(4);
+        let len = self.keys.txn_length(&mut self.rng);
         let ops: Vec<Value> = (0..len)
-            .map(|_| {
-                let key = self.rng.below(KEYS);
-                if self.rng.chance(0.5) {
-                    json!(["r", key, null])
-                } else {
-                    json!([write, key, self.unique()])
-                }
+            .map(|_| match self.keys.next(&mut self.rng) {
+                MicroOp::Read(key) => json!(["r", key, null]),
+                MicroOp::Write(key, value) => json!([write, key, value]),
             })
             .collect();
         request("txn", json!(ops), json!({"type": "txn", "txn": ops}))
@@ -188,12 +201,13 @@ impl Generator {
     /// Maelstrom's kafka client (jepsen's kafka workload with `:sub-via #{:assign}`, no
     /// transactions): after a poll that returned messages the process first commits the
     /// highest offsets it polled (Maelstrom does so inside the poll operation; here it is the
-    /// process's next operation); otherwise it sends or polls its assigned keys, and now and
-    /// then (1 in 64) assigns itself a key, a third of the time together with every key that
-    /// has acknowledged sends no poll has returned yet. An assign asks the node for the keys'
-    /// committed offsets (`list_committed_offsets`) and is recorded as `assign`. One
-    /// operation in [`KAFKA_CRASH_ONE_IN`] is a [`CRASH`] instead, never between a poll and
-    /// its commit (in Maelstrom the commit is part of the poll operation).
+    /// process's next operation); otherwise it draws a micro-operation from the key pool (a
+    /// send of the key's next value, or a poll of its assigned keys), and now and then (1 in
+    /// 64) assigns itself that micro-operation's key instead, a third of the time together
+    /// with every key that has acknowledged sends no poll has returned yet. An assign asks
+    /// the node for the keys' committed offsets (`list_committed_offsets`) and is recorded
+    /// as `assign`. One operation in [`KAFKA_CRASH_ONE_IN`] is a [`CRASH`] instead, never
+    /// between a poll and its commit (in Maelstrom the commit is part of the poll operation).
     fn kafka_op(&mut self, process: u64) -> Request {
         let client = self.kafka_clients.entry(process).or_default();
         if let Some(offsets) = client.to_commit.take() {
@@ -203,7 +217,9 @@ impl Generator {
             self.kafka_clients.remove(&process);
             return request(CRASH, Value::Null, Value::Null);
         }
-        let key = self.rng.below(KAFKA_KEYS).to_string();
+        let micro = self.keys.next(&mut self.rng);
+        let (MicroOp::Read(key) | MicroOp::Write(key, _)) = micro;
+        let key = key.to_string();
         if self.rng.below(64) == 0 {
             let mut keys = vec![key];
             if !self.kafka.unseen.is_empty() && self.rng.below(3) == 0 {
@@ -216,12 +232,12 @@ impl Generator {
             let body = json!({"type": "list_committed_offsets", "keys": keys});
             return request("assign", json!(keys), body);
         }
-        if self.rng.chance(0.5) {
-            let msg = self.unique();
-            let body = json!({"type": "send", "key": key, "msg": msg});
-            request("send", json!([key, msg]), body)
-        } else {
-            self.kafka_poll(process)
+        match micro {
+            MicroOp::Write(_, msg) => {
+                let body = json!({"type": "send", "key": key, "msg": msg});
+                request("send", json!([key, msg]), body)
+            }
+            MicroOp::Read(_) => self.kafka_poll(process),
         }
     }
 
@@ -320,11 +336,7 @@ impl Generator {
         {
             return Outcome::Done(OpKind::Ok, json!([req.value[0], null]));
         }
-        let kind = if code.is_definite() {
-            OpKind::Fail
-        } else {
-            OpKind::Info
-        };
+        let kind = unanswered_kind(self.workload, req.f, code.is_definite());
         Outcome::Done(kind, req.value.clone())
     }
 
@@ -503,15 +515,23 @@ mod tests {
             g.complete(1, &read, &wrong),
             Outcome::SchemaError(_)
         ));
+        // Maelstrom's g-counter client records every error as indeterminate; echo's (like
+        // most) records a definite one as a failure. Extra keys in an error are fine.
         let definite = json!({"type": "error", "code": 11, "text": "later", "extra": 1});
         assert_eq!(
             g.complete(1, &read, &definite),
-            Outcome::Done(OpKind::Fail, Value::Null)
+            Outcome::Done(OpKind::Info, Value::Null)
+        );
+        let mut echo = Generator::new(Workload::Echo, Rng::new(1));
+        let request = echo.next(1);
+        assert_eq!(
+            echo.complete(1, &request, &definite),
+            Outcome::Done(OpKind::Fail, request.value.clone())
         );
         let indefinite = json!({"type": "error", "code": 0});
         assert_eq!(
-            g.complete(1, &read, &indefinite),
-            Outcome::Done(OpKind::Info, Value::Null)
+            echo.complete(1, &request, &indefinite),
+            Outcome::Done(OpKind::Info, request.value.clone())
         );
     }
 

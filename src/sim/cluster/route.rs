@@ -85,7 +85,8 @@ impl<H: Handler> Cluster<H> {
                     INIT_CLIENT => "sent to the init client after init_ok (Invalid dest)".into(),
                     dest if self.closed_clients.contains(dest) => format!(
                         "sent to client {dest:?} after it timed out or failed indefinitely and \
-                         was closed (Invalid dest): answer clients in time or not at all"
+                         was closed, as this workload's clients are not reusable (Invalid \
+                         dest): answer clients in time or not at all"
                     ),
                     dest => format!("sent to {dest:?}, which does not exist (Invalid dest)"),
                 };
@@ -175,7 +176,7 @@ impl<H: Handler> Cluster<H> {
                 return self.protocol_error(from, &what, line);
             }
         };
-        let Some(reply) = self.services.handle(service, self.now, msg.src(), &body) else {
+        let Some(reply) = self.services.handle(service, msg.src(), &body) else {
             return; // Maelstrom's services do not answer requests they do not understand.
         };
         self.stats.service_msgs += 1;

@@ -1,6 +1,9 @@
 //! The clients' side of a run: processes bound to nodes, one request in flight each, the
-//! history they record, and Maelstrom's client lifecycle (a process whose request timed out
-//! or failed indefinitely is replaced, and its client id closed).
+//! history they record, and Maelstrom's client lifecycle: an operation recorded as
+//! indeterminate (`info`) crashes its process, which is replaced by a fresh one; in a
+//! workload whose client is not reusable the client id is closed too and the new process
+//! sends from a new id, while a reusable client keeps its id and skips late replies (see
+//! [`client_is_reusable`] and [`unanswered_kind`]).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +16,9 @@ use crate::sim::cluster::{ClientMessage, Cluster};
 use crate::sim::history::{History, OpKind};
 use crate::sim::net::Latency;
 use crate::sim::rng::Rng;
-use crate::sim::workload::{Generator, Outcome, Request};
+use crate::sim::workload::{
+    client_is_reusable, unanswered_kind, Generator, KeySettings, Outcome, Request,
+};
 use crate::time::{Duration, Instant};
 
 /// A request in flight.
@@ -43,6 +48,8 @@ pub(super) struct Clients {
     pub(super) schema_errors: Vec<String>,
     pub(super) latencies_us: Vec<u64>,
     pub(super) timeout: Duration,
+    /// The workload, for its client lifecycle.
+    pub(super) workload: Workload,
 }
 
 impl Clients {
@@ -55,12 +62,16 @@ impl Clients {
         self.processes.len() - 1
     }
 
-    /// The slot's process crashed (an indeterminate outcome): Maelstrom closes its client,
-    /// and the slot goes on with a new process under a new client id.
+    /// The slot's process crashed (an indeterminate outcome): the slot goes on with a new
+    /// process. A client that is not reusable is closed, and the new process sends from a
+    /// new client id; a reusable one keeps its id (late replies to it are skipped).
     pub(super) fn replace_process<H: Handler>(&mut self, cluster: &mut Cluster<H>, slot: usize) {
-        cluster.close_client(&self.ids[slot]);
         self.processes[slot] = self.next_process;
         self.next_process += 1;
+        if client_is_reusable(self.workload) {
+            return;
+        }
+        cluster.close_client(&self.ids[slot]);
         self.ids[slot] = format!("c{}", self.next_client);
         self.next_client += 1;
     }
@@ -123,7 +134,9 @@ impl Clients {
                 continue;
             };
             let Some(flight) = self.in_flight.remove(&(reply.dest.clone(), msg_id)) else {
-                continue; // a second answer to the same request
+                // A second answer, or a late one to a reusable client that gave up on it:
+                // Maelstrom's client skips replies to requests it is not waiting for.
+                continue;
             };
             let Some(slot) = self.slot_of(&reply.dest) else {
                 continue; // unreachable: in-flight requests belong to open clients
@@ -160,7 +173,8 @@ impl Clients {
         retry
     }
 
-    /// Gives up on requests past their deadline: indeterminate, and a fresh process.
+    /// Gives up on requests past their deadline: a failure for an idempotent operation, else
+    /// indeterminate, which crashes the process (see [`Clients::replace_process`]).
     pub(super) fn expire<H: Handler>(
         &mut self,
         cluster: &mut Cluster<H>,
@@ -177,16 +191,16 @@ impl Clients {
             let Some(flight) = self.in_flight.remove(&key) else {
                 continue;
             };
-            self.history.push_completion(
-                flight.process,
-                OpKind::Info,
-                flight.request.value.clone(),
-                now,
-            );
+            let kind = unanswered_kind(self.workload, flight.request.f, false);
+            let value = flight.request.value.clone();
+            self.history
+                .push_completion(flight.process, kind, value, now);
             let Some(slot) = self.slot_of(&key.0) else {
                 continue; // unreachable: in-flight requests belong to open clients
             };
-            self.replace_process(cluster, slot);
+            if kind == OpKind::Info {
+                self.replace_process(cluster, slot);
+            }
             if flight.final_read {
                 retry.push((slot, String::new()));
             }
@@ -215,7 +229,11 @@ pub(super) fn new_clients(config: &RunConfig, master: &mut Rng) -> Clients {
         CLIENT_TIMEOUT
     };
     let mut clients = Clients {
-        generator: Generator::new(config.workload, master.fork(1)),
+        generator: Generator::new(config.workload, master.fork(1)).with_keys(KeySettings {
+            key_count: config.key_count,
+            max_txn_length: config.max_txn_length,
+            max_writes_per_key: config.max_writes_per_key,
+        }),
         history: History::new(),
         processes: Vec::new(),
         ids: Vec::new(),
@@ -226,6 +244,7 @@ pub(super) fn new_clients(config: &RunConfig, master: &mut Rng) -> Clients {
         schema_errors: Vec::new(),
         latencies_us: Vec::new(),
         timeout,
+        workload: config.workload,
     };
     for _ in 0..concurrency {
         clients.add_slot();

@@ -70,6 +70,14 @@ pub struct RunConfig {
     pub availability: Option<f64>,
     /// Performance goals the run must meet, if the challenge sets any.
     pub targets: Option<Targets>,
+    /// Transactions and kafka: keys active at any time (Maelstrom's `--key-count`; Maelstrom
+    /// leaves the default to Elle's generator: 10).
+    pub key_count: usize,
+    /// Transactions: the most operations in one (`--max-txn-length`, default 4).
+    pub max_txn_length: usize,
+    /// Transactions and kafka: writes (sends) a key gets before it is retired and replaced by
+    /// a fresh key (`--max-writes-per-key`, default 16).
+    pub max_writes_per_key: u64,
     /// The master seed.
     pub seed: u64,
     /// Record the trace (see [`Report::trace`](crate::sim::report::Report::trace)).
@@ -78,7 +86,8 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A run of `workload` on `node_count` nodes with Maelstrom's defaults (rate 5, 10 s,
-    /// concurrency = node count, no latency, no nemesis) and seed 1.
+    /// concurrency = node count, no latency, no nemesis, 10 active keys, transactions of up
+    /// to 4 operations, 16 writes per key) and seed 1.
     pub fn new(name: &str, workload: Workload, node_count: usize) -> RunConfig {
         RunConfig {
             name: name.to_owned(),
@@ -91,6 +100,9 @@ impl RunConfig {
             nemesis: Nemesis::None,
             availability: None,
             targets: None,
+            key_count: 10,
+            max_txn_length: 4,
+            max_writes_per_key: 16,
             seed: 1,
             trace: false,
         }
