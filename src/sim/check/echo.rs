@@ -2,8 +2,10 @@
 //!
 //! Payloads are compared as JSON values (object key order does not matter). Failed and
 //! indeterminate echoes carry no reply to compare and are not flagged; latency is not judged.
+//!
+//! A payload mismatch fails Maelstrom's echo checker too.
 
-use crate::sim::check::{calls, short_json, Anomalies, Atom, CheckResult};
+use crate::sim::check::{calls, short_json, Anomalies, Atom, CheckResult, Strictness::Maelstrom};
 use crate::sim::history::History;
 
 /// Checks an `echo` history.
@@ -14,7 +16,7 @@ pub fn check(history: &History) -> CheckResult {
         acknowledged += 1;
         let Some(output) = call.output else { continue };
         if Atom::from_value(output) != Atom::from_value(call.input) {
-            anomalies.note(|| {
+            anomalies.note(Maelstrom, || {
                 let (sent, got) = (short_json(call.input), short_json(output));
                 format!("echo sent {sent} but got {got}: {}", call.describe())
             });

@@ -6,6 +6,10 @@
 //! workload's rules live in its own submodule, modelled on what Maelstrom's checkers flag (see
 //! `shared/MAELSTROM.md`). Checkers never panic on what nodes returned: a malformed value is
 //! an anomaly. They do not run clients or format reports beyond one summary line.
+//!
+//! Every anomaly carries a [`Strictness`]: whether Maelstrom v0.2.3's own checker (Jepsen's
+//! and Elle's, as Maelstrom configures them) would fail the run for it too, or whether the
+//! simulator is stricter. Each checker's module docs say which of its anomalies are which.
 
 use std::fmt;
 
@@ -38,23 +42,91 @@ pub enum Validity {
     Unknown,
 }
 
+/// Whether Maelstrom v0.2.3 would fail a run for a failure the simulator reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strictness {
+    /// Maelstrom's own checker fails the run for it too ("maelstrom: invalid").
+    Maelstrom,
+    /// Stricter than Maelstrom: Maelstrom v0.2.3 would let the run through ("beyond
+    /// maelstrom"). Still a bug, and still a failure unless the run judges as Maelstrom.
+    Beyond,
+}
+
+impl Strictness {
+    /// The label reports print: `maelstrom: invalid` or `beyond maelstrom`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Strictness::Maelstrom => "maelstrom: invalid",
+            Strictness::Beyond => "beyond maelstrom",
+        }
+    }
+}
+
+/// One failure (a checker's anomaly, a protocol error, a missed goal) and whether Maelstrom
+/// would fail the run for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Whether Maelstrom would fail the run for it.
+    pub strictness: Strictness,
+    /// What happened, in one line.
+    pub detail: String,
+}
+
+impl Failure {
+    /// A failure Maelstrom's own checker would also fail the run for.
+    pub fn maelstrom(detail: String) -> Failure {
+        Failure {
+            strictness: Strictness::Maelstrom,
+            detail,
+        }
+    }
+
+    /// A failure only the simulator flags.
+    pub fn beyond(detail: String) -> Failure {
+        Failure {
+            strictness: Strictness::Beyond,
+            detail,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    /// `[maelstrom: invalid] detail` or `[beyond maelstrom] detail`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.strictness.label(), self.detail)
+    }
+}
+
 /// What a checker concluded, in one line plus details.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckResult {
     /// The verdict.
     pub validity: Validity,
+    /// The verdict counting only anomalies Maelstrom's own checker fails a run for: valid
+    /// when every anomaly found is [`Strictness::Beyond`].
+    pub maelstrom_validity: Validity,
     /// One line, e.g. `lost 3 of 120 acknowledged elements: [4, 17, 90]`.
     pub summary: String,
     /// Details of individual anomalies, at most [`MAX_ANOMALIES`].
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Failure>,
 }
 
 impl CheckResult {
-    /// A result whose anomaly list is cut to [`MAX_ANOMALIES`].
-    pub fn new(validity: Validity, summary: String, mut anomalies: Vec<String>) -> CheckResult {
+    /// A result whose anomaly list is cut to [`MAX_ANOMALIES`]; `anomalies` must be all of
+    /// them, since an invalid result with only [`Strictness::Beyond`] anomalies is valid as
+    /// Maelstrom judges it.
+    pub fn new(validity: Validity, summary: String, mut anomalies: Vec<Failure>) -> CheckResult {
+        let only_beyond =
+            !anomalies.is_empty() && anomalies.iter().all(|a| a.strictness == Strictness::Beyond);
+        let maelstrom_validity = match validity {
+            Validity::Invalid if only_beyond => Validity::Valid,
+            other => other,
+        };
         anomalies.truncate(MAX_ANOMALIES);
         CheckResult {
             validity,
+            maelstrom_validity,
             summary,
             anomalies,
         }
@@ -63,6 +135,12 @@ impl CheckResult {
     /// True only for [`Validity::Valid`]: an unknown result is not a pass.
     pub fn is_valid(&self) -> bool {
         self.validity == Validity::Valid
+    }
+
+    /// True when Maelstrom's own checker would pass the history: every anomaly found is
+    /// [`Strictness::Beyond`]. An unknown result is not a pass.
+    pub fn maelstrom_valid(&self) -> bool {
+        self.maelstrom_validity == Validity::Valid
     }
 }
 
@@ -299,35 +377,48 @@ pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
     format!("[{}{}]", shown.join(", "), more)
 }
 
-/// Anomaly details, keeping the first [`MAX_ANOMALIES`] and counting all of them.
+/// Anomaly details, keeping the first [`MAX_ANOMALIES`] and counting all of them by
+/// [`Strictness`].
 #[derive(Debug, Default)]
 pub(crate) struct Anomalies {
-    details: Vec<String>,
-    count: usize,
+    details: Vec<Failure>,
+    maelstrom: usize,
+    beyond: usize,
 }
 
 impl Anomalies {
     /// Records one anomaly; `detail` is only formatted while there is room for it.
-    pub(crate) fn note(&mut self, detail: impl FnOnce() -> String) {
-        self.count += 1;
+    pub(crate) fn note(&mut self, strictness: Strictness, detail: impl FnOnce() -> String) {
+        match strictness {
+            Strictness::Maelstrom => self.maelstrom += 1,
+            Strictness::Beyond => self.beyond += 1,
+        }
         if self.details.len() < MAX_ANOMALIES {
-            self.details.push(detail());
+            self.details.push(Failure {
+                strictness,
+                detail: detail(),
+            });
         }
     }
 
     /// How many anomalies were recorded.
     pub(crate) fn count(&self) -> usize {
-        self.count
+        self.maelstrom + self.beyond
     }
 
-    /// Invalid when anything was recorded, valid otherwise.
+    /// Invalid when anything was recorded, valid otherwise; valid as Maelstrom judges it
+    /// when only [`Strictness::Beyond`] anomalies were recorded.
     pub(crate) fn finish(self, summary: String) -> CheckResult {
-        let validity = if self.count == 0 {
-            Validity::Valid
-        } else {
-            Validity::Invalid
+        let verdict = |count: usize| match count {
+            0 => Validity::Valid,
+            _ => Validity::Invalid,
         };
-        CheckResult::new(validity, summary, self.details)
+        CheckResult {
+            validity: verdict(self.count()),
+            maelstrom_validity: verdict(self.maelstrom),
+            summary,
+            anomalies: self.details,
+        }
     }
 }
 
@@ -387,15 +478,48 @@ mod tests {
     /// Unknown is not a pass, and anomaly lists are capped.
     #[test]
     fn results_cap_details_and_unknown_is_not_valid() {
-        let many = (0..50).map(|i| i.to_string()).collect();
+        let many = (0..50).map(|i| Failure::maelstrom(i.to_string())).collect();
         let r = CheckResult::new(Validity::Unknown, "gave up".into(), many);
         assert!(!r.is_valid());
+        assert!(!r.maelstrom_valid());
         assert_eq!(r.anomalies.len(), MAX_ANOMALIES);
         let mut a = Anomalies::default();
         for i in 0..30 {
-            a.note(|| i.to_string());
+            a.note(Strictness::Beyond, || i.to_string());
         }
         assert_eq!(a.count(), 30);
         assert_eq!(a.finish("x".into()).validity, Validity::Invalid);
+    }
+
+    /// Only beyond-maelstrom anomalies: invalid, yet valid as Maelstrom judges; one
+    /// maelstrom anomaly, even past the kept details, makes both invalid.
+    #[test]
+    fn maelstrom_validity_counts_only_maelstrom_anomalies() {
+        let mut beyond = Anomalies::default();
+        beyond.note(Strictness::Beyond, || "invented commit".into());
+        let r = beyond.finish("x".into());
+        assert_eq!(r.validity, Validity::Invalid);
+        assert_eq!(r.maelstrom_validity, Validity::Valid);
+        assert!(r.maelstrom_valid() && !r.is_valid());
+        assert_eq!(
+            r.anomalies[0].to_string(),
+            "[beyond maelstrom] invented commit"
+        );
+
+        let mut both = Anomalies::default();
+        for i in 0..MAX_ANOMALIES {
+            both.note(Strictness::Beyond, || i.to_string());
+        }
+        both.note(Strictness::Maelstrom, || "lost write".into());
+        let r = both.finish("x".into());
+        assert_eq!(r.anomalies.len(), MAX_ANOMALIES);
+        assert_eq!(r.maelstrom_validity, Validity::Invalid);
+
+        let r = CheckResult::new(
+            Validity::Invalid,
+            "x".into(),
+            vec![Failure::beyond("a".into()), Failure::maelstrom("b".into())],
+        );
+        assert!(!r.maelstrom_valid());
     }
 }
