@@ -11,6 +11,7 @@
 //! and Elle's, as Maelstrom configures them) would fail the run for it too, or whether the
 //! simulator is stricter. Each checker's module docs say which of its anomalies are which.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -206,8 +207,47 @@ impl Workload {
     }
 }
 
-/// Checks `history` with the rules of `workload`.
+/// Checks `history` with the rules of `workload`, and, as Maelstrom does beside every
+/// workload's checker, with Jepsen's stats checker: every kind of operation the clients
+/// completed must have succeeded at least once ([`Strictness::Maelstrom`]).
 pub fn check(workload: &Workload, history: &History) -> CheckResult {
+    let result = check_workload(workload, history);
+    with_stats(result, &never_succeeded(history))
+}
+
+/// The operation names (`f`) completed at least once and never `Ok`, sorted: what Jepsen's
+/// stats checker fails a run for. Operations still pending at the end do not count.
+fn never_succeeded(history: &History) -> Vec<&str> {
+    let mut succeeded: BTreeMap<&str, bool> = BTreeMap::new();
+    for op in history.ops.iter().filter(|op| op.kind != OpKind::Invoke) {
+        *succeeded.entry(op.f.as_str()).or_default() |= op.kind == OpKind::Ok;
+    }
+    succeeded
+        .into_iter()
+        .filter_map(|(f, ok)| (!ok).then_some(f))
+        .collect()
+}
+
+/// `result`, failed as Maelstrom would fail it when some operation never succeeded.
+fn with_stats(mut result: CheckResult, never: &[&str]) -> CheckResult {
+    if never.is_empty() {
+        return result;
+    }
+    let names = list(never);
+    result
+        .summary
+        .push_str(&format!("; no {names} operation succeeded"));
+    let detail = format!(
+        "no {names} operation succeeded, which Jepsen's stats checker (run by Maelstrom) fails"
+    );
+    result.anomalies.insert(0, Failure::maelstrom(detail));
+    result.anomalies.truncate(MAX_ANOMALIES);
+    result.validity = Validity::Invalid;
+    result.maelstrom_validity = Validity::Invalid;
+    result
+}
+
+fn check_workload(workload: &Workload, history: &History) -> CheckResult {
     match *workload {
         Workload::Echo => echo::check(history),
         Workload::UniqueIds => unique_ids::check(history),
@@ -463,6 +503,55 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Jepsen's stats checker: an operation kind that completed only as fail or info fails
+    /// the run, whatever the workload's checker said; pending operations do not count.
+    #[test]
+    fn an_operation_kind_that_never_succeeds_fails_as_in_maelstrom() {
+        use crate::sim::check::testing::{hang, op};
+        let mut h = History::new();
+        op(
+            &mut h,
+            1,
+            "generate",
+            json!(null),
+            0,
+            OpKind::Ok,
+            json!(1),
+            1,
+        );
+        hang(&mut h, 2, "other", json!(null), 2);
+        let r = check(&Workload::UniqueIds, &h);
+        assert!(r.is_valid(), "{r:?}");
+        op(
+            &mut h,
+            3,
+            "cas",
+            json!(null),
+            3,
+            OpKind::Fail,
+            json!(null),
+            4,
+        );
+        op(
+            &mut h,
+            4,
+            "cas",
+            json!(null),
+            5,
+            OpKind::Info,
+            json!(null),
+            6,
+        );
+        let r = check(&Workload::UniqueIds, &h);
+        assert_eq!(r.maelstrom_validity, Validity::Invalid, "{r:?}");
+        assert!(
+            r.summary.ends_with("; no [cas] operation succeeded"),
+            "{}",
+            r.summary
+        );
+        assert_eq!(r.anomalies[0].strictness, Strictness::Maelstrom);
+    }
 
     /// Structurally equal JSON values are equal atoms, whatever the key order.
     #[test]
