@@ -59,11 +59,14 @@ pub struct Report {
     pub seed: u64,
     /// The checker's verdict.
     pub check: CheckResult,
-    /// Maelstrom-level violations: bad output lines, invalid destinations, replies outside
-    /// the workload's schema. Any one makes the run invalid.
+    /// Maelstrom-level violations: bad output lines and invalid destinations (Maelstrom's:
+    /// its network rejects them and it stops reading the node), replies outside the
+    /// workload's schema (beyond Maelstrom: its client records an exception). Any one makes
+    /// the run invalid, unless it is beyond Maelstrom and the run judges as Maelstrom.
     pub protocol_errors: Vec<Failure>,
     /// The run's availability or performance goals it missed ([`RunConfig::availability`],
-    /// [`RunConfig::targets`]). Any one makes the run invalid.
+    /// Maelstrom's; [`RunConfig::targets`], beyond Maelstrom). Any one makes the run invalid,
+    /// unless it is beyond Maelstrom and the run judges as Maelstrom.
     pub goals_missed: Vec<Failure>,
     /// Whether the run is judged as Maelstrom would ([`RunConfig::maelstrom_only`]).
     pub maelstrom_only: bool,
