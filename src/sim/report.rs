@@ -367,3 +367,65 @@ impl fmt::Display for Report {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report of an empty run whose checker found `anomalies`, with `errors`.
+    fn report(anomalies: Vec<Failure>, errors: Vec<Failure>, maelstrom_only: bool) -> Report {
+        let mut config = RunConfig::new("t", Workload::Echo, 1);
+        config.maelstrom_only = maelstrom_only;
+        let validity = match anomalies.is_empty() {
+            true => Validity::Valid,
+            false => Validity::Invalid,
+        };
+        let check = CheckResult::new(validity, "s".into(), anomalies);
+        let wall = std::time::Duration::ZERO;
+        let stats = NetStats::default();
+        Report::new(
+            &config,
+            check,
+            errors,
+            History::new(),
+            Vec::new(),
+            stats,
+            wall,
+            None,
+        )
+    }
+
+    /// The verdict is the strictest class among the checker's anomalies and the protocol
+    /// errors; judged as Maelstrom, only Maelstrom's class fails the run.
+    #[test]
+    fn verdict_takes_the_strictest_failure_and_maelstrom_only_ignores_beyond() {
+        let beyond = || Failure::beyond("b".into());
+        let maelstrom = || Failure::maelstrom("m".into());
+        assert_eq!(report(vec![], vec![], false).verdict(), Verdict::Valid);
+        let r = report(vec![beyond()], vec![beyond()], false);
+        assert_eq!(r.verdict(), Verdict::BeyondMaelstrom);
+        assert!(!r.is_valid() && r.maelstrom_valid());
+        assert!(
+            r.table_row().contains(" beyond maelstrom "),
+            "{}",
+            r.table_row()
+        );
+        assert!(
+            r.to_string().contains("  protocol: [beyond maelstrom] b"),
+            "{r}"
+        );
+        assert!(report(vec![beyond()], vec![], true).is_valid());
+
+        let r = report(vec![beyond()], vec![maelstrom()], true);
+        assert_eq!(r.verdict(), Verdict::MaelstromInvalid);
+        assert!(!r.is_valid() && !r.maelstrom_valid());
+        assert!(
+            r.table_row().contains(" maelstrom: invalid "),
+            "{}",
+            r.table_row()
+        );
+        let r = report(vec![maelstrom()], vec![], false);
+        assert_eq!(r.verdict(), Verdict::MaelstromInvalid);
+        assert!(report(vec![], vec![], true).table_row().contains(" ok "));
+    }
+}
