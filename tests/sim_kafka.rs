@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use maelstrom_loop::sim::check::Strictness;
 use maelstrom_loop::sim::history::OpKind;
-use maelstrom_loop::sim::report::Report;
+use maelstrom_loop::sim::report::{Report, Verdict};
 use maelstrom_loop::sim::runner::{run, RunConfig};
 use maelstrom_loop::{Ctx, Error, Handler, Message};
 use serde_json::{json, Map, Value};
@@ -21,6 +22,8 @@ enum Fault {
     SkipFirst,
     /// Polls ignore the requested offset and start from 0: a process goes backwards.
     FromZero,
+    /// Lists each key's log end as its committed offset, whatever was committed.
+    InventCommits,
 }
 
 /// A one-node kafka log (offsets 0, 1, 2 ... per key) serving at most 1000 messages a poll
@@ -83,9 +86,13 @@ impl Handler for Log {
             }
             _ => {
                 let keys: Vec<String> = msg.field("keys")?;
+                let committed = |k: &String| match self.fault {
+                    Fault::InventCommits => self.logs.get(k).map(Vec::len).map(|n| n as i64),
+                    _ => self.committed.get(k).copied(),
+                };
                 let offsets: Map<String, Value> = keys
                     .into_iter()
-                    .filter_map(|k| self.committed.get(&k).map(|o| (k, json!(o))))
+                    .filter_map(|k| committed(&k).map(|o| (k, json!(o))))
                     .collect();
                 let reply = json!({"type": "list_committed_offsets_ok", "offsets": offsets});
                 ctx.reply(msg, &reply)
@@ -95,8 +102,13 @@ impl Handler for Log {
 }
 
 fn run_log(seed: u64, fault: Fault) -> Report {
+    run_log_judged(seed, fault, false)
+}
+
+fn run_log_judged(seed: u64, fault: Fault, maelstrom_only: bool) -> Report {
     let mut config = RunConfig::challenge("5a").expect("known challenge");
     config.seed = seed;
+    config.maelstrom_only = maelstrom_only;
     run(&config, |_| Log {
         fault,
         ..Log::default()
@@ -211,6 +223,38 @@ fn a_log_skipping_offsets_fails_with_poll_skips_and_lost_writes() {
         count(&report, "lost writes") > 0,
         "{}",
         report.check.summary
+    );
+}
+
+/// A log that lists its end as every key's committed offset: re-assigned clients would skip
+/// messages nobody processed. Jepsen's kafka checker, which sees no requests, cannot tell:
+/// the run fails beyond Maelstrom only, and passes when judged as Maelstrom. Lost writes
+/// (a log skipping offsets) fail it either way.
+#[test]
+fn invented_commits_are_beyond_maelstrom_and_lost_writes_are_not() {
+    let report = run_log(1, Fault::InventCommits);
+    assert!(count(&report, "invented commits") > 0, "{report}");
+    assert_eq!(report.verdict(), Verdict::BeyondMaelstrom, "{report}");
+    assert!(!report.is_valid() && report.maelstrom_valid(), "{report}");
+    let anomalies = &report.check.anomalies;
+    assert!(
+        anomalies.iter().all(|a| a.strictness == Strictness::Beyond),
+        "{report}"
+    );
+    assert!(report
+        .to_string()
+        .contains("[beyond maelstrom] invented commit"));
+    let judged = run_log_judged(1, Fault::InventCommits, true);
+    assert!(judged.is_valid(), "{judged}");
+
+    let lost = run_log_judged(1, Fault::SkipFirst, true);
+    assert_eq!(lost.verdict(), Verdict::MaelstromInvalid, "{lost}");
+    assert!(!lost.is_valid() && !lost.maelstrom_valid(), "{lost}");
+    assert!(count(&lost, "lost writes") > 0, "{lost}");
+    assert!(
+        lost.to_string()
+            .contains("    [maelstrom: invalid] poll skip"),
+        "{lost}"
     );
 }
 

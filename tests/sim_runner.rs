@@ -12,9 +12,11 @@ mod echo;
 #[path = "../examples/unique_ids.rs"]
 mod unique_ids;
 
+use maelstrom_loop::sim::check::Strictness;
 use maelstrom_loop::sim::check::Workload;
 use maelstrom_loop::sim::history::OpKind;
 use maelstrom_loop::sim::nemesis::{Shape, Shapes};
+use maelstrom_loop::sim::report::Verdict;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig, Targets};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
@@ -156,7 +158,10 @@ fn broken_nodes_fail_their_challenges() {
     let chatty = run(&challenge("1", 1), |_| ChattyEcho);
     assert!(!chatty.is_valid(), "{chatty}");
     assert!(
-        chatty.protocol_errors.iter().any(|e| e.contains("`node`")),
+        chatty
+            .protocol_errors
+            .iter()
+            .any(|e| e.detail.contains("`node`")),
         "{chatty}"
     );
     let lonely = run(&challenge("4", 1), |_| LonelyCounter::default());
@@ -442,7 +447,9 @@ fn answering_a_closed_client_late_is_a_protocol_error_that_the_library_prevents(
     assert!(
         late.protocol_errors
             .iter()
-            .any(|e| e.contains("was closed") && e.contains("Invalid dest")),
+            .any(|e| e.detail.contains("was closed")
+                && e.detail.contains("Invalid dest")
+                && e.strictness == Strictness::Maelstrom),
         "{late}"
     );
     let guarded = run(&challenge("1", 1), |_| SlowEcho::<false>);
@@ -527,9 +534,11 @@ fn runs_that_miss_their_availability_or_targets_are_invalid() {
         flaky
             .goals_missed
             .iter()
-            .any(|g| g.contains("availability")),
+            .any(|g| g.detail.contains("availability")),
         "{flaky}"
     );
+    // Maelstrom's availability checker fails such a run too.
+    assert_eq!(flaky.verdict(), Verdict::MaelstromInvalid, "{flaky}");
     let steady = run(&challenge("2", 1), |_| unique_ids::UniqueIds::default());
     assert!(steady.goals_missed.is_empty(), "{steady}");
 
@@ -541,10 +550,27 @@ fn runs_that_miss_their_availability_or_targets_are_invalid() {
     });
     let missed = run(&strict, |_| broadcast::Broadcast::default());
     assert!(missed.check.is_valid(), "{missed}");
-    let goals = missed.goals_missed.join("; ");
+    let goals: Vec<&str> = missed
+        .goals_missed
+        .iter()
+        .map(|g| g.detail.as_str())
+        .collect();
+    let goals = goals.join("; ");
     assert!(
         goals.contains("msgs/op") && goals.contains("median") && !goals.contains("max"),
         "{missed}"
+    );
+    // The targets are the challenge's, not Maelstrom's: judged as Maelstrom, the run passes.
+    assert_eq!(missed.verdict(), Verdict::BeyondMaelstrom, "{missed}");
+    assert!(!missed.is_valid() && missed.maelstrom_valid(), "{missed}");
+    strict.maelstrom_only = true;
+    let judged = run(&strict, |_| broadcast::Broadcast::default());
+    assert!(judged.is_valid(), "{judged}");
+    assert!(
+        judged
+            .to_string()
+            .contains("goal missed: [beyond maelstrom]"),
+        "{judged}"
     );
     let met = run(&challenge("3e", 1), |_| broadcast::Broadcast::default());
     assert!(met.is_valid(), "{met}");

@@ -1,10 +1,15 @@
 //! The outcome of a simulated run, shaped like Maelstrom's summary: validity and why, client
 //! operations, server messages per operation, latency quantiles in virtual time, the seed,
 //! and the trace when asked for.
+//!
+//! Every failure (checker anomaly, protocol error, missed goal) is labelled with its
+//! [`Strictness`]: `maelstrom: invalid` when Maelstrom v0.2.3 would fail the run for it too,
+//! `beyond maelstrom` when the simulator is stricter. A run with only the latter is invalid,
+//! unless its config asks to judge as Maelstrom ([`RunConfig::maelstrom_only`]).
 
 use std::fmt;
 
-use super::check::{CheckResult, Workload};
+use super::check::{CheckResult, Failure, Strictness, Validity, Workload};
 use super::cluster::NetStats;
 use super::history::{History, OpKind};
 use super::nemesis::Shape;
@@ -53,6 +58,32 @@ pub struct Trace {
     pub node_inputs: Vec<(String, Vec<String>)>,
 }
 
+/// A run's verdict by the strictest class of failure it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No failure.
+    Valid,
+    /// Failures, all of which Maelstrom v0.2.3 would let through ([`Strictness::Beyond`]).
+    BeyondMaelstrom,
+    /// At least one failure Maelstrom would fail the run for ([`Strictness::Maelstrom`]).
+    MaelstromInvalid,
+    /// The checker gave up before deciding (lin-kv's search budget), and nothing failed as
+    /// Maelstrom would: neither judge passes the run.
+    Unknown,
+}
+
+impl Verdict {
+    /// The suite table's words: `ok`, `beyond maelstrom`, `maelstrom: invalid`, `unknown`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Valid => "ok",
+            Verdict::BeyondMaelstrom => Strictness::Beyond.label(),
+            Verdict::MaelstromInvalid => Strictness::Maelstrom.label(),
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
 /// What a run found.
 #[derive(Debug)]
 pub struct Report {
@@ -62,12 +93,17 @@ pub struct Report {
     pub seed: u64,
     /// The checker's verdict.
     pub check: CheckResult,
-    /// Maelstrom-level violations: bad output lines, invalid destinations, replies outside
-    /// the workload's schema. Any one makes the run invalid.
-    pub protocol_errors: Vec<String>,
+    /// Maelstrom-level violations: bad output lines and invalid destinations (Maelstrom's:
+    /// its network rejects them and it stops reading the node), replies outside the
+    /// workload's schema (beyond Maelstrom: its client records an exception). Any one makes
+    /// the run invalid, unless it is beyond Maelstrom and the run judges as Maelstrom.
+    pub protocol_errors: Vec<Failure>,
     /// The run's availability or performance goals it missed ([`RunConfig::availability`],
-    /// [`RunConfig::targets`]). Any one makes the run invalid.
-    pub goals_missed: Vec<String>,
+    /// Maelstrom's; [`RunConfig::targets`], beyond Maelstrom). Any one makes the run invalid,
+    /// unless it is beyond Maelstrom and the run judges as Maelstrom.
+    pub goals_missed: Vec<Failure>,
+    /// Whether the run is judged as Maelstrom would ([`RunConfig::maelstrom_only`]).
+    pub maelstrom_only: bool,
     /// Client operations that completed ok (final reads included).
     pub ops_ok: u64,
     /// Client operations that definitely failed.
@@ -104,7 +140,7 @@ impl Report {
     pub(crate) fn new(
         config: &RunConfig,
         check: CheckResult,
-        protocol_errors: Vec<String>,
+        protocol_errors: Vec<Failure>,
         history: History,
         mut latencies_us: Vec<u64>,
         stats: NetStats,
@@ -130,6 +166,7 @@ impl Report {
             check,
             protocol_errors,
             goals_missed: Vec::new(),
+            maelstrom_only: config.maelstrom_only,
             ops_ok,
             ops_fail,
             ops_info,
@@ -149,8 +186,10 @@ impl Report {
         report
     }
 
-    /// What of the config's availability and targets this run missed, in words.
-    fn missed_goals(&self, config: &RunConfig) -> Vec<String> {
+    /// What of the config's availability and targets this run missed, in words. Maelstrom
+    /// checks the availability (`--availability`); the performance targets are the
+    /// challenges' own, which Maelstrom only reports.
+    fn missed_goals(&self, config: &RunConfig) -> Vec<Failure> {
         let mut missed = Vec::new();
         let ops = self.ops_ok + self.ops_fail + self.ops_info;
         if let Some(required) = config.availability {
@@ -160,51 +199,83 @@ impl Report {
                 self.ops_ok as f64 / ops as f64
             };
             if fraction < required {
-                missed.push(format!(
+                missed.push(Failure::maelstrom(format!(
                     "availability {fraction:.4} below the required {required} ({} of {ops} \
                      operations did not succeed)",
                     ops - self.ops_ok
-                ));
+                )));
             }
         }
         if let Some(t) = config.targets {
             if self.msgs_per_op >= t.msgs_per_op {
-                missed.push(format!(
+                missed.push(Failure::beyond(format!(
                     "{:.2} msgs/op, target below {}",
                     self.msgs_per_op, t.msgs_per_op
-                ));
+                )));
             }
             let ms = |us: u64| us as f64 / 1000.0;
             if ms(self.latency_us_p50) >= t.latency_ms_p50 as f64 {
-                missed.push(format!(
+                missed.push(Failure::beyond(format!(
                     "median latency {:.1} ms, target below {} ms",
                     ms(self.latency_us_p50),
                     t.latency_ms_p50
-                ));
+                )));
             }
             if ms(self.latency_us_max) >= t.latency_ms_max as f64 {
-                missed.push(format!(
+                missed.push(Failure::beyond(format!(
                     "max latency {:.1} ms, target below {} ms",
                     ms(self.latency_us_max),
                     t.latency_ms_max
-                ));
+                )));
             }
         }
         missed
     }
 
     /// Valid: the checker passed, Maelstrom would have seen no protocol violation, and the
-    /// run met its availability and performance goals.
+    /// run met its availability and performance goals. When the run judges as Maelstrom
+    /// ([`Report::maelstrom_only`]), this is [`Report::maelstrom_valid`].
     pub fn is_valid(&self) -> bool {
-        self.check.is_valid() && self.protocol_errors.is_empty() && self.goals_missed.is_empty()
+        match self.maelstrom_only {
+            true => self.maelstrom_valid(),
+            false => self.verdict() == Verdict::Valid,
+        }
+    }
+
+    /// Valid as Maelstrom v0.2.3 would judge it: no failure Maelstrom fails a run for
+    /// ([`Strictness::Maelstrom`]) and no undecided check; beyond-maelstrom failures do not
+    /// count.
+    pub fn maelstrom_valid(&self) -> bool {
+        matches!(self.verdict(), Verdict::Valid | Verdict::BeyondMaelstrom)
+    }
+
+    /// The run's verdict, by the strictest class of failure it has, whatever the run is
+    /// judged by.
+    pub fn verdict(&self) -> Verdict {
+        let any = |class| {
+            self.protocol_errors
+                .iter()
+                .chain(&self.goals_missed)
+                .any(|f| f.strictness == class)
+        };
+        if self.check.maelstrom_validity == Validity::Invalid || any(Strictness::Maelstrom) {
+            Verdict::MaelstromInvalid
+        } else if self.check.validity == Validity::Unknown {
+            Verdict::Unknown
+        } else if self.check.validity == Validity::Invalid || any(Strictness::Beyond) {
+            Verdict::BeyondMaelstrom
+        } else {
+            Verdict::Valid
+        }
     }
 
     /// The header of [`Report::table_row`].
     pub fn table_header() -> String {
         format!(
-            "{:<16} {:<7} {:>20} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
+            "{:<16} {:<7} {:<18} {:>20} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
             "challenge",
             "valid",
+            "verdict",
             "ops ok/fail/info",
             "msgs/op",
             "svc/op",
@@ -220,9 +291,10 @@ impl Report {
         let ms = |us: u64| us as f64 / 1000.0;
         let ops = format!("{}/{}/{}", self.ops_ok, self.ops_fail, self.ops_info);
         format!(
-            "{:<16} {:<7} {:>20} {:>8.2} {:>8.2} {:>8.1} {:>8.1} {:>8.1} {:>6}",
+            "{:<16} {:<7} {:<18} {:>20} {:>8.2} {:>8.2} {:>8.1} {:>8.1} {:>8.1} {:>6}",
             self.challenge,
             if self.is_valid() { "yes" } else { "NO" },
+            self.verdict().label(),
             ops,
             self.msgs_per_op,
             self.service_msgs_per_op,
@@ -283,21 +355,25 @@ const MAX_PARTITIONS_SHOWN: usize = 20;
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let judged = match self.maelstrom_only {
+            true => " (judged as Maelstrom)",
+            false => "",
+        };
         writeln!(
             f,
-            "{} (seed {}): {}",
+            "{} (seed {}): {}{judged}",
             self.challenge,
             self.seed,
-            if self.is_valid() {
-                "Everything looks good!"
-            } else {
-                "INVALID"
+            match (self.is_valid(), self.verdict()) {
+                (true, Verdict::Valid) => "Everything looks good!".to_owned(),
+                (true, verdict) => format!("valid as Maelstrom judges ({})", verdict.label()),
+                (false, verdict) => format!("INVALID ({})", verdict.label()),
             }
         )?;
         writeln!(
             f,
-            "  checker: {:?}: {}",
-            self.check.validity, self.check.summary
+            "  checker: {:?} (as Maelstrom: {:?}): {}",
+            self.check.validity, self.check.maelstrom_validity, self.check.summary
         )?;
         for anomaly in &self.check.anomalies {
             writeln!(f, "    {anomaly}")?;
@@ -335,5 +411,67 @@ impl fmt::Display for Report {
             self.wall_time.as_secs_f64(),
             self.sim_msgs_per_sec
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report of an empty run whose checker found `anomalies`, with `errors`.
+    fn report(anomalies: Vec<Failure>, errors: Vec<Failure>, maelstrom_only: bool) -> Report {
+        let mut config = RunConfig::new("t", Workload::Echo, 1);
+        config.maelstrom_only = maelstrom_only;
+        let validity = match anomalies.is_empty() {
+            true => Validity::Valid,
+            false => Validity::Invalid,
+        };
+        let check = CheckResult::new(validity, "s".into(), anomalies);
+        let wall = std::time::Duration::ZERO;
+        let stats = NetStats::default();
+        Report::new(
+            &config,
+            check,
+            errors,
+            History::new(),
+            Vec::new(),
+            stats,
+            wall,
+            None,
+        )
+    }
+
+    /// The verdict is the strictest class among the checker's anomalies and the protocol
+    /// errors; judged as Maelstrom, only Maelstrom's class fails the run.
+    #[test]
+    fn verdict_takes_the_strictest_failure_and_maelstrom_only_ignores_beyond() {
+        let beyond = || Failure::beyond("b".into());
+        let maelstrom = || Failure::maelstrom("m".into());
+        assert_eq!(report(vec![], vec![], false).verdict(), Verdict::Valid);
+        let r = report(vec![beyond()], vec![beyond()], false);
+        assert_eq!(r.verdict(), Verdict::BeyondMaelstrom);
+        assert!(!r.is_valid() && r.maelstrom_valid());
+        assert!(
+            r.table_row().contains(" beyond maelstrom "),
+            "{}",
+            r.table_row()
+        );
+        assert!(
+            r.to_string().contains("  protocol: [beyond maelstrom] b"),
+            "{r}"
+        );
+        assert!(report(vec![beyond()], vec![], true).is_valid());
+
+        let r = report(vec![beyond()], vec![maelstrom()], true);
+        assert_eq!(r.verdict(), Verdict::MaelstromInvalid);
+        assert!(!r.is_valid() && !r.maelstrom_valid());
+        assert!(
+            r.table_row().contains(" maelstrom: invalid "),
+            "{}",
+            r.table_row()
+        );
+        let r = report(vec![maelstrom()], vec![], false);
+        assert_eq!(r.verdict(), Verdict::MaelstromInvalid);
+        assert!(report(vec![], vec![], true).table_row().contains(" ok "));
     }
 }

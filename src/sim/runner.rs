@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 
 use self::clients::{new_clients, Clients};
 pub use self::config::{Nemesis, RunConfig, Targets};
-use super::check::{self, Workload};
+use super::check::{self, Failure, Workload};
 use super::cluster::{ClientMessage, Cluster, ClusterConfig};
 use super::history::OpKind;
 use super::nemesis::{NemesisOp, PartitionSchedule};
@@ -79,8 +79,7 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     final_phase(&mut cluster, &mut clients, &mut replies);
     let stats = cluster.stats();
     let check = check::check(&config.workload, &clients.history);
-    let mut protocol_errors = cluster.protocol_errors().to_vec();
-    protocol_errors.append(&mut clients.schema_errors);
+    let protocol_errors = protocol_failures(cluster.protocol_errors(), &clients.schema_errors);
     let trace = config.trace.then(|| trace_of(&cluster));
     let mut report = Report::new(
         config,
@@ -94,6 +93,19 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     );
     report.partitions = partitions;
     report
+}
+
+/// Classifies protocol errors. A line Maelstrom's network rejects (not JSON, a malformed
+/// envelope, an unknown source or destination) throws in the thread reading the node's
+/// stdout, which logs it and reads nothing more from that node: Maelstrom does not run on
+/// as the simulator does, so these count as Maelstrom's. A reply outside the workload's
+/// schema only makes Maelstrom's client throw: the operation is recorded as indeterminate
+/// and Jepsen's exception checker, which never fails a run, lists it: beyond Maelstrom.
+fn protocol_failures(network: &[String], schema: &[String]) -> Vec<Failure> {
+    let network = network.iter().cloned().map(Failure::maelstrom);
+    network
+        .chain(schema.iter().cloned().map(Failure::beyond))
+        .collect()
 }
 
 /// Maelstrom's broadcast clients first send every node a topology (a line of neighbours).

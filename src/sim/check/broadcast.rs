@@ -7,6 +7,12 @@
 //! - a read returns an element twice ("duplicated");
 //! - a read's value is not an array ("malformed"), or there is no final read at all.
 //!
+//! Of these, Maelstrom (Jepsen's set-full checker) fails a run only for a lost element whose
+//! last read was a miss: invoked after the element was known and after every read that
+//! returned it. Every other lost element, and unexpected, duplicated or malformed reads, or
+//! no final read, are beyond Maelstrom: set-full ignores elements nobody added and reads
+//! each read as a set.
+//!
 //! Reported but never failing: "stale" elements, acknowledged but missing from a non-final
 //! read that started after the acknowledgement; eventual consistency allows that. An element
 //! whose add failed definitely but shows up in a read is not flagged (Jepsen counts every
@@ -14,7 +20,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::sim::check::{calls, list, Anomalies, Atom, Call, CheckResult};
+use crate::sim::check::{
+    calls, list, Anomalies, Atom, Call, CheckResult,
+    Strictness::{Beyond, Maelstrom},
+};
 use crate::sim::history::History;
 use crate::time::Instant;
 
@@ -35,7 +44,9 @@ pub fn check(history: &History, add_f: &str) -> CheckResult {
         list(&unexpected)
     );
     if finals.is_empty() {
-        anomalies.note(|| "no final reads: nothing shows the set converged".to_owned());
+        anomalies.note(Beyond, || {
+            "no final reads: nothing shows the set converged".to_owned()
+        });
         return anomalies.finish(format!("no final reads; {tail}"));
     }
     let lost = find_lost(&reads, &finals, &adds, &mut anomalies);
@@ -83,13 +94,17 @@ fn parse_reads<'a>(calls: &'a [Call<'a>], anomalies: &mut Anomalies) -> Vec<Read
     let mut reads = Vec::new();
     for call in calls.iter().filter(|c| c.f == "read" && c.is_ok()) {
         let Some(items) = call.output.and_then(|v| v.as_array()) else {
-            anomalies.note(|| format!("malformed read (not an array): {}", call.describe()));
+            anomalies.note(Beyond, || {
+                format!("malformed read (not an array): {}", call.describe())
+            });
             continue;
         };
         let elements: HashSet<Atom> = items.iter().map(Atom::from_value).collect();
         let duplicated = elements.len() != items.len();
         if duplicated {
-            anomalies.note(|| format!("read returned an element twice: {}", call.describe()));
+            anomalies.note(Beyond, || {
+                format!("read returned an element twice: {}", call.describe())
+            });
         }
         reads.push(Read {
             call,
@@ -108,7 +123,7 @@ fn find_unexpected(reads: &[Read<'_>], adds: &Adds, anomalies: &mut Anomalies) -
         fresh.sort();
         for element in fresh {
             if unexpected.insert(element.clone()) {
-                anomalies.note(|| {
+                anomalies.note(Beyond, || {
                     let call = read.call.describe();
                     format!("element {element} was never added but was read: {call}")
                 });
@@ -143,7 +158,11 @@ fn find_lost(
         if missing.is_empty() {
             continue;
         }
-        anomalies.note(|| {
+        let strictness = match jepsen_lost(element, reads, adds) {
+            true => Maelstrom,
+            false => Beyond,
+        };
+        anomalies.note(strictness, || {
             let how = match adds.acked.get(element) {
                 Some(at) => format!("acknowledged at {at}"),
                 None => "observed by a read".to_owned(),
@@ -153,6 +172,36 @@ fn find_lost(
         lost.push(element.clone());
     }
     lost
+}
+
+/// Whether Jepsen's set-full checker, which Maelstrom runs for broadcast and g-set, calls
+/// `element` lost: it became known (its add acknowledged, or a read returned it), and the
+/// read invoked last among those missing it was invoked after that, and after every read
+/// that returned it. A final read missing an element that a later-invoked read returned is
+/// only stale to Jepsen.
+fn jepsen_lost(element: &Atom, reads: &[Read<'_>], adds: &Adds) -> bool {
+    let seen_at = reads
+        .iter()
+        .filter(|r| r.elements.contains(element))
+        .filter_map(|r| r.call.end)
+        .min();
+    let known = [adds.acked.get(element).copied(), seen_at]
+        .into_iter()
+        .flatten()
+        .min();
+    let last = |present: bool| {
+        reads
+            .iter()
+            .filter(|r| r.elements.contains(element) == present)
+            .max_by_key(|r| r.call.index)
+            .map(|r| r.call)
+    };
+    match (known, last(false), last(true)) {
+        (Some(known), Some(absent), present) => {
+            absent.start >= known && present.map_or(true, |p| p.index < absent.index)
+        }
+        _ => false,
+    }
 }
 
 /// Acknowledged elements missing from some non-final read that started after the
@@ -189,7 +238,7 @@ fn count_stale(reads: &[Read<'_>], acked: &HashMap<Atom, Instant>) -> usize {
 mod tests {
     use super::*;
     use crate::sim::check::testing::{hang, op, sorted};
-    use crate::sim::check::Validity;
+    use crate::sim::check::{Strictness, Validity};
     use crate::sim::history::OpKind::{Info, Ok};
     use crate::time::Instant;
     use serde_json::{json, Value};
@@ -241,11 +290,30 @@ mod tests {
         let mut h = History::new();
         broadcasts(&mut h);
         let all = json!([0, 1, 2, 3]);
-        final_reads(&mut h, [all.clone(), json!([0, 2]), all]);
+        final_reads(&mut h, [all.clone(), json!([0, 2]), all.clone()]);
         let r = check(&sorted(h), "broadcast");
         assert_eq!(r.validity, Validity::Invalid);
         assert!(r.summary.starts_with("lost 2 of 4"), "{}", r.summary);
-        assert!(r.anomalies[0].contains("element 1"), "{:?}", r.anomalies);
+        assert!(
+            r.anomalies[0].detail.contains("element 1"),
+            "{:?}",
+            r.anomalies
+        );
+        // n2's read, invoked after n1's, returned both: to Jepsen's set-full they are
+        // stable, not lost, so only the simulator fails the run.
+        assert_eq!(r.maelstrom_validity, Validity::Valid, "{r:?}");
+        assert_eq!(r.anomalies[0].strictness, Strictness::Beyond);
+
+        // When the last read invoked is the one missing them, Jepsen calls them lost too.
+        let mut h = History::new();
+        broadcasts(&mut h);
+        final_reads(&mut h, [all.clone(), all, json!([0, 2])]);
+        let r = check(&sorted(h), "broadcast");
+        assert_eq!(r.maelstrom_validity, Validity::Invalid, "{r:?}");
+        assert!(r
+            .anomalies
+            .iter()
+            .all(|a| a.strictness == Strictness::Maelstrom));
     }
 
     /// A timed-out add that a read saw must survive too; one never seen may be absent.
@@ -260,7 +328,11 @@ mod tests {
         final_reads(&mut h, [all.clone(), all.clone(), all]);
         let r = check(&sorted(h), "broadcast");
         assert_eq!(r.validity, Validity::Invalid);
-        assert!(r.anomalies[0].contains("element 7"), "{:?}", r.anomalies);
+        assert!(
+            r.anomalies[0].detail.contains("element 7"),
+            "{:?}",
+            r.anomalies
+        );
     }
 
     /// A g-set node that invents elements (say, echoing a counter) is caught.
@@ -274,6 +346,8 @@ mod tests {
         let r = check(&sorted(h), "add");
         assert_eq!(r.validity, Validity::Invalid);
         assert!(r.summary.contains("1 unexpected [6]"), "{}", r.summary);
+        // Jepsen's set-full ignores elements nobody added.
+        assert_eq!(r.maelstrom_validity, Validity::Valid, "{r:?}");
     }
 
     /// Without final reads nothing shows convergence; duplicates in a read fail too.
@@ -287,5 +361,6 @@ mod tests {
         assert_eq!(r.validity, Validity::Invalid);
         assert!(r.summary.starts_with("no final reads"), "{}", r.summary);
         assert_eq!(r.anomalies.len(), 2, "{:?}", r.anomalies);
+        assert_eq!(r.maelstrom_validity, Validity::Valid, "{r:?}");
     }
 }

@@ -12,8 +12,15 @@
 //! Deliberately not failing: a non-final read that misses adds acknowledged before it began
 //! ("stale") is counted but allowed, since these counters are only eventually consistent and
 //! Maelstrom judges final reads alone.
+//!
+//! Maelstrom's pn-counter checker (also g-counter's) judges final reads alone: a wrong final
+//! read fails the run there too; impossible mid-run reads, malformed values and a run
+//! without final reads are beyond Maelstrom (its checker passes a run with no final read).
 
-use crate::sim::check::{calls, Anomalies, Call, CheckResult};
+use crate::sim::check::{
+    calls, Anomalies, Call, CheckResult,
+    Strictness::{Beyond, Maelstrom},
+};
 use crate::sim::history::{History, OpKind};
 use crate::time::Instant;
 
@@ -27,7 +34,9 @@ pub fn check(history: &History) -> CheckResult {
     let mut stale = 0;
     for call in calls.iter().filter(|c| c.f == "read" && c.is_ok()) {
         let Some(value) = call.output.and_then(|v| v.as_i64()) else {
-            anomalies.note(|| format!("malformed read (not an integer): {}", call.describe()));
+            anomalies.note(Beyond, || {
+                format!("malformed read (not an integer): {}", call.describe())
+            });
             continue;
         };
         let (value, end) = (i128::from(value), call.end.unwrap_or(call.start));
@@ -37,7 +46,7 @@ pub fn check(history: &History) -> CheckResult {
             finals += 1;
             let expected = sums.final_range();
             if !within(value, expected) {
-                anomalies.note(|| {
+                anomalies.note(Maelstrom, || {
                     let want = format!("acknowledged total plus indeterminate adds, {expected:?}");
                     format!("final read {value} is not the {want}: {}", call.describe())
                 });
@@ -46,7 +55,7 @@ pub fn check(history: &History) -> CheckResult {
         }
         let possible = sums.possible_by(end);
         if !within(value, possible) {
-            anomalies.note(|| {
+            anomalies.note(Beyond, || {
                 let why = format!("no subset of the adds sums to it, range {possible:?}");
                 format!("impossible read {value} ({why}): {}", call.describe())
             });
@@ -56,7 +65,9 @@ pub fn check(history: &History) -> CheckResult {
     }
     let bad = anomalies.count();
     if finals == 0 {
-        anomalies.note(|| "no final reads: nothing shows the counter converged".to_owned());
+        anomalies.note(Beyond, || {
+            "no final reads: nothing shows the counter converged".to_owned()
+        });
     }
     let summary = format!(
         "{bad} bad of {reads} reads ({finals} final, expected in {:?}); {stale} stale (informational)",
@@ -98,7 +109,9 @@ impl Sums {
             .filter(|c| c.f == "add" && c.kind != OpKind::Fail)
         {
             let Some(delta) = call.input.as_i64().map(i128::from) else {
-                anomalies.note(|| format!("malformed add (not an integer): {}", call.describe()));
+                anomalies.note(Beyond, || {
+                    format!("malformed add (not an integer): {}", call.describe())
+                });
                 continue;
             };
             possible.push((call.start, delta));
@@ -163,7 +176,7 @@ fn prefix(entries: &[(Instant, i128)], part: impl Fn(i128) -> i128) -> Vec<i128>
 mod tests {
     use super::*;
     use crate::sim::check::testing::{hang, op, sorted};
-    use crate::sim::check::Validity;
+    use crate::sim::check::{Strictness, Validity};
     use crate::sim::history::OpKind::{Fail, Ok};
     use serde_json::{json, Value};
 
@@ -207,10 +220,15 @@ mod tests {
         assert_eq!(r.validity, Validity::Invalid);
         assert!(r.summary.starts_with("2 bad of 3 reads"), "{}", r.summary);
         assert!(
-            r.anomalies[0].starts_with("impossible read 11"),
+            r.anomalies[0].detail.starts_with("impossible read 11"),
             "{:?}",
             r.anomalies
         );
+        // Maelstrom judges final reads alone: the impossible read in mid-run is beyond it,
+        // the final read of 9 is not.
+        let classes: Vec<Strictness> = r.anomalies.iter().map(|a| a.strictness).collect();
+        assert_eq!(classes, [Strictness::Beyond, Strictness::Maelstrom]);
+        assert_eq!(r.maelstrom_validity, Validity::Invalid);
     }
 
     /// A failed add counted anyway, and a run without final reads, are both invalid.
@@ -222,5 +240,7 @@ mod tests {
         let r = check(&sorted(h));
         assert_eq!(r.validity, Validity::Invalid);
         assert_eq!(r.anomalies.len(), 2, "{:?}", r.anomalies);
+        // Maelstrom's checker judges only final reads, and passes a run with none.
+        assert_eq!(r.maelstrom_validity, Validity::Valid, "{r:?}");
     }
 }

@@ -6,7 +6,12 @@
 //! workload's rules live in its own submodule, modelled on what Maelstrom's checkers flag (see
 //! `shared/MAELSTROM.md`). Checkers never panic on what nodes returned: a malformed value is
 //! an anomaly. They do not run clients or format reports beyond one summary line.
+//!
+//! Every anomaly carries a [`Strictness`]: whether Maelstrom v0.2.3's own checker (Jepsen's
+//! and Elle's, as Maelstrom configures them) would fail the run for it too, or whether the
+//! simulator is stricter. Each checker's module docs say which of its anomalies are which.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -38,23 +43,91 @@ pub enum Validity {
     Unknown,
 }
 
+/// Whether Maelstrom v0.2.3 would fail a run for a failure the simulator reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strictness {
+    /// Maelstrom's own checker fails the run for it too ("maelstrom: invalid").
+    Maelstrom,
+    /// Stricter than Maelstrom: Maelstrom v0.2.3 would let the run through ("beyond
+    /// maelstrom"). Still a bug, and still a failure unless the run judges as Maelstrom.
+    Beyond,
+}
+
+impl Strictness {
+    /// The label reports print: `maelstrom: invalid` or `beyond maelstrom`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Strictness::Maelstrom => "maelstrom: invalid",
+            Strictness::Beyond => "beyond maelstrom",
+        }
+    }
+}
+
+/// One failure (a checker's anomaly, a protocol error, a missed goal) and whether Maelstrom
+/// would fail the run for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Whether Maelstrom would fail the run for it.
+    pub strictness: Strictness,
+    /// What happened, in one line.
+    pub detail: String,
+}
+
+impl Failure {
+    /// A failure Maelstrom's own checker would also fail the run for.
+    pub fn maelstrom(detail: String) -> Failure {
+        Failure {
+            strictness: Strictness::Maelstrom,
+            detail,
+        }
+    }
+
+    /// A failure only the simulator flags.
+    pub fn beyond(detail: String) -> Failure {
+        Failure {
+            strictness: Strictness::Beyond,
+            detail,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    /// `[maelstrom: invalid] detail` or `[beyond maelstrom] detail`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.strictness.label(), self.detail)
+    }
+}
+
 /// What a checker concluded, in one line plus details.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckResult {
     /// The verdict.
     pub validity: Validity,
+    /// The verdict counting only anomalies Maelstrom's own checker fails a run for: valid
+    /// when every anomaly found is [`Strictness::Beyond`].
+    pub maelstrom_validity: Validity,
     /// One line, e.g. `lost 3 of 120 acknowledged elements: [4, 17, 90]`.
     pub summary: String,
     /// Details of individual anomalies, at most [`MAX_ANOMALIES`].
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Failure>,
 }
 
 impl CheckResult {
-    /// A result whose anomaly list is cut to [`MAX_ANOMALIES`].
-    pub fn new(validity: Validity, summary: String, mut anomalies: Vec<String>) -> CheckResult {
+    /// A result whose anomaly list is cut to [`MAX_ANOMALIES`]; `anomalies` must be all of
+    /// them, since an invalid result with only [`Strictness::Beyond`] anomalies is valid as
+    /// Maelstrom judges it.
+    pub fn new(validity: Validity, summary: String, mut anomalies: Vec<Failure>) -> CheckResult {
+        let only_beyond =
+            !anomalies.is_empty() && anomalies.iter().all(|a| a.strictness == Strictness::Beyond);
+        let maelstrom_validity = match validity {
+            Validity::Invalid if only_beyond => Validity::Valid,
+            other => other,
+        };
         anomalies.truncate(MAX_ANOMALIES);
         CheckResult {
             validity,
+            maelstrom_validity,
             summary,
             anomalies,
         }
@@ -63,6 +136,12 @@ impl CheckResult {
     /// True only for [`Validity::Valid`]: an unknown result is not a pass.
     pub fn is_valid(&self) -> bool {
         self.validity == Validity::Valid
+    }
+
+    /// True when Maelstrom's own checker would pass the history: every anomaly found is
+    /// [`Strictness::Beyond`]. An unknown result is not a pass.
+    pub fn maelstrom_valid(&self) -> bool {
+        self.maelstrom_validity == Validity::Valid
     }
 }
 
@@ -128,8 +207,47 @@ impl Workload {
     }
 }
 
-/// Checks `history` with the rules of `workload`.
+/// Checks `history` with the rules of `workload`, and, as Maelstrom does beside every
+/// workload's checker, with Jepsen's stats checker: every kind of operation the clients
+/// completed must have succeeded at least once ([`Strictness::Maelstrom`]).
 pub fn check(workload: &Workload, history: &History) -> CheckResult {
+    let result = check_workload(workload, history);
+    with_stats(result, &never_succeeded(history))
+}
+
+/// The operation names (`f`) completed at least once and never `Ok`, sorted: what Jepsen's
+/// stats checker fails a run for. Operations still pending at the end do not count.
+fn never_succeeded(history: &History) -> Vec<&str> {
+    let mut succeeded: BTreeMap<&str, bool> = BTreeMap::new();
+    for op in history.ops.iter().filter(|op| op.kind != OpKind::Invoke) {
+        *succeeded.entry(op.f.as_str()).or_default() |= op.kind == OpKind::Ok;
+    }
+    succeeded
+        .into_iter()
+        .filter_map(|(f, ok)| (!ok).then_some(f))
+        .collect()
+}
+
+/// `result`, failed as Maelstrom would fail it when some operation never succeeded.
+fn with_stats(mut result: CheckResult, never: &[&str]) -> CheckResult {
+    if never.is_empty() {
+        return result;
+    }
+    let names = list(never);
+    result
+        .summary
+        .push_str(&format!("; no {names} operation succeeded"));
+    let detail = format!(
+        "no {names} operation succeeded, which Jepsen's stats checker (run by Maelstrom) fails"
+    );
+    result.anomalies.insert(0, Failure::maelstrom(detail));
+    result.anomalies.truncate(MAX_ANOMALIES);
+    result.validity = Validity::Invalid;
+    result.maelstrom_validity = Validity::Invalid;
+    result
+}
+
+fn check_workload(workload: &Workload, history: &History) -> CheckResult {
     match *workload {
         Workload::Echo => echo::check(history),
         Workload::UniqueIds => unique_ids::check(history),
@@ -299,35 +417,48 @@ pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
     format!("[{}{}]", shown.join(", "), more)
 }
 
-/// Anomaly details, keeping the first [`MAX_ANOMALIES`] and counting all of them.
+/// Anomaly details, keeping the first [`MAX_ANOMALIES`] and counting all of them by
+/// [`Strictness`].
 #[derive(Debug, Default)]
 pub(crate) struct Anomalies {
-    details: Vec<String>,
-    count: usize,
+    details: Vec<Failure>,
+    maelstrom: usize,
+    beyond: usize,
 }
 
 impl Anomalies {
     /// Records one anomaly; `detail` is only formatted while there is room for it.
-    pub(crate) fn note(&mut self, detail: impl FnOnce() -> String) {
-        self.count += 1;
+    pub(crate) fn note(&mut self, strictness: Strictness, detail: impl FnOnce() -> String) {
+        match strictness {
+            Strictness::Maelstrom => self.maelstrom += 1,
+            Strictness::Beyond => self.beyond += 1,
+        }
         if self.details.len() < MAX_ANOMALIES {
-            self.details.push(detail());
+            self.details.push(Failure {
+                strictness,
+                detail: detail(),
+            });
         }
     }
 
     /// How many anomalies were recorded.
     pub(crate) fn count(&self) -> usize {
-        self.count
+        self.maelstrom + self.beyond
     }
 
-    /// Invalid when anything was recorded, valid otherwise.
+    /// Invalid when anything was recorded, valid otherwise; valid as Maelstrom judges it
+    /// when only [`Strictness::Beyond`] anomalies were recorded.
     pub(crate) fn finish(self, summary: String) -> CheckResult {
-        let validity = if self.count == 0 {
-            Validity::Valid
-        } else {
-            Validity::Invalid
+        let verdict = |count: usize| match count {
+            0 => Validity::Valid,
+            _ => Validity::Invalid,
         };
-        CheckResult::new(validity, summary, self.details)
+        CheckResult {
+            validity: verdict(self.count()),
+            maelstrom_validity: verdict(self.maelstrom),
+            summary,
+            anomalies: self.details,
+        }
     }
 }
 
@@ -373,6 +504,55 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Jepsen's stats checker: an operation kind that completed only as fail or info fails
+    /// the run, whatever the workload's checker said; pending operations do not count.
+    #[test]
+    fn an_operation_kind_that_never_succeeds_fails_as_in_maelstrom() {
+        use crate::sim::check::testing::{hang, op};
+        let mut h = History::new();
+        op(
+            &mut h,
+            1,
+            "generate",
+            json!(null),
+            0,
+            OpKind::Ok,
+            json!(1),
+            1,
+        );
+        hang(&mut h, 2, "other", json!(null), 2);
+        let r = check(&Workload::UniqueIds, &h);
+        assert!(r.is_valid(), "{r:?}");
+        op(
+            &mut h,
+            3,
+            "cas",
+            json!(null),
+            3,
+            OpKind::Fail,
+            json!(null),
+            4,
+        );
+        op(
+            &mut h,
+            4,
+            "cas",
+            json!(null),
+            5,
+            OpKind::Info,
+            json!(null),
+            6,
+        );
+        let r = check(&Workload::UniqueIds, &h);
+        assert_eq!(r.maelstrom_validity, Validity::Invalid, "{r:?}");
+        assert!(
+            r.summary.ends_with("; no [cas] operation succeeded"),
+            "{}",
+            r.summary
+        );
+        assert_eq!(r.anomalies[0].strictness, Strictness::Maelstrom);
+    }
+
     /// Structurally equal JSON values are equal atoms, whatever the key order.
     #[test]
     fn atoms_compare_json_structurally() {
@@ -387,15 +567,48 @@ mod tests {
     /// Unknown is not a pass, and anomaly lists are capped.
     #[test]
     fn results_cap_details_and_unknown_is_not_valid() {
-        let many = (0..50).map(|i| i.to_string()).collect();
+        let many = (0..50).map(|i| Failure::maelstrom(i.to_string())).collect();
         let r = CheckResult::new(Validity::Unknown, "gave up".into(), many);
         assert!(!r.is_valid());
+        assert!(!r.maelstrom_valid());
         assert_eq!(r.anomalies.len(), MAX_ANOMALIES);
         let mut a = Anomalies::default();
         for i in 0..30 {
-            a.note(|| i.to_string());
+            a.note(Strictness::Beyond, || i.to_string());
         }
         assert_eq!(a.count(), 30);
         assert_eq!(a.finish("x".into()).validity, Validity::Invalid);
+    }
+
+    /// Only beyond-maelstrom anomalies: invalid, yet valid as Maelstrom judges; one
+    /// maelstrom anomaly, even past the kept details, makes both invalid.
+    #[test]
+    fn maelstrom_validity_counts_only_maelstrom_anomalies() {
+        let mut beyond = Anomalies::default();
+        beyond.note(Strictness::Beyond, || "invented commit".into());
+        let r = beyond.finish("x".into());
+        assert_eq!(r.validity, Validity::Invalid);
+        assert_eq!(r.maelstrom_validity, Validity::Valid);
+        assert!(r.maelstrom_valid() && !r.is_valid());
+        assert_eq!(
+            r.anomalies[0].to_string(),
+            "[beyond maelstrom] invented commit"
+        );
+
+        let mut both = Anomalies::default();
+        for i in 0..MAX_ANOMALIES {
+            both.note(Strictness::Beyond, || i.to_string());
+        }
+        both.note(Strictness::Maelstrom, || "lost write".into());
+        let r = both.finish("x".into());
+        assert_eq!(r.anomalies.len(), MAX_ANOMALIES);
+        assert_eq!(r.maelstrom_validity, Validity::Invalid);
+
+        let r = CheckResult::new(
+            Validity::Invalid,
+            "x".into(),
+            vec![Failure::beyond("a".into()), Failure::maelstrom("b".into())],
+        );
+        assert!(!r.maelstrom_valid());
     }
 }

@@ -3,10 +3,12 @@
 //! Ids are compared as JSON values (`1` and `"1"` differ; object key order does not matter).
 //! Failed and indeterminate generates returned nothing and are ignored; the checker does not
 //! judge the ids' shape or availability.
+//!
+//! A duplicate fails Jepsen's unique-ids checker, which Maelstrom uses, too.
 
 use std::collections::HashMap;
 
-use crate::sim::check::{calls, Anomalies, Atom, Call, CheckResult};
+use crate::sim::check::{calls, Anomalies, Atom, Call, CheckResult, Strictness::Maelstrom};
 use crate::sim::history::History;
 
 /// Checks a `unique-ids` history.
@@ -22,7 +24,7 @@ pub fn check(history: &History) -> CheckResult {
         let id = Atom::from_value(output);
         if let Some(earlier) = first.get(&id) {
             duplicated += 1;
-            anomalies.note(|| {
+            anomalies.note(Maelstrom, || {
                 let (a, b) = (earlier.describe(), call.describe());
                 format!("id {id} generated twice: {a} and {b}")
             });

@@ -82,6 +82,10 @@ pub struct RunConfig {
     pub seed: u64,
     /// Record the trace (see [`Report::trace`](crate::sim::report::Report::trace)).
     pub trace: bool,
+    /// Judge the run as Maelstrom v0.2.3 would: failures stricter than Maelstrom's checkers
+    /// ("beyond maelstrom") are still reported, but do not make the run invalid (see
+    /// [`Report::maelstrom_valid`](crate::sim::report::Report::maelstrom_valid)).
+    pub maelstrom_only: bool,
 }
 
 impl RunConfig {
@@ -105,6 +109,7 @@ impl RunConfig {
             max_writes_per_key: 16,
             seed: 1,
             trace: false,
+            maelstrom_only: false,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{key_text, malformed, offset_map, Counts};
-use crate::sim::check::{Anomalies, Call};
+use crate::sim::check::{Anomalies, Call, Strictness::Beyond};
 use crate::sim::history::OpKind;
 use crate::time::Instant;
 
@@ -34,7 +34,7 @@ pub(super) fn check_commits(calls: &[Call<'_>], anomalies: &mut Anomalies, count
             match listed.get(&key) {
                 Some(&offset) if offset > ceiling => {
                     counts.invented_commit += 1;
-                    anomalies.note(|| {
+                    anomalies.note(Beyond, || {
                         let what =
                             format!("key {key} listed at {offset}, highest commit {ceiling}");
                         format!("invented commit: {what}: {}", call.describe())

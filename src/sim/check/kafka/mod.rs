@@ -31,6 +31,13 @@
 //! not skip messages and re-reading is allowed (several consumers commit the same key).
 //! Not checked: jepsen's Elle cycle search over write-read and real-time edges.
 //!
+//! Maelstrom's verdict: jepsen's checker fails a run for inconsistent offsets, duplicates,
+//! aborted reads (its G1a), lost writes, unseen messages, internal and external poll skips
+//! and nonmonotonic polls, and nonmonotonic sends; those are
+//! [`Strictness::Maelstrom`](crate::sim::check::Strictness). It never sees requests or
+//! committed offsets, and Maelstrom's client rejects malformed replies before they reach
+//! it, so polls before start, invented commits and malformed replies are beyond Maelstrom.
+//!
 //! This module owns the parsed history (sends, polls, the logs they reveal) and the
 //! summary; `sends` checks what was written (duplicates, aborted reads, send order, lost and
 //! unseen messages), `polls` what polls returned, `commits` the committed offsets.
@@ -48,7 +55,10 @@ use serde_json::Value;
 use self::commits::check_commits;
 use self::polls::{check_polls, check_process_polls};
 use self::sends::{check_aborted_reads, check_duplicates, check_lost_and_unseen, check_sends};
-use crate::sim::check::{calls, Anomalies, Atom, Call, CheckResult};
+use crate::sim::check::{
+    calls, Anomalies, Atom, Call, CheckResult,
+    Strictness::{Beyond, Maelstrom},
+};
 use crate::sim::history::{History, OpKind};
 
 /// Checks a `kafka` history.
@@ -140,7 +150,7 @@ impl State {
         if existing != msg && self.conflicts.insert((key.to_owned(), offset)) {
             counts.inconsistent += 1;
             let other = existing.clone();
-            self.anomalies.note(|| {
+            self.anomalies.note(Maelstrom, || {
                 let what = format!("key {key} offset {offset} holds both {other} and {msg}");
                 format!("inconsistent offsets: {what}, seen by {}", call.describe())
             });
@@ -174,7 +184,9 @@ fn key_text(value: &Value) -> String {
 
 fn malformed(call: &Call<'_>, counts: &mut Counts, anomalies: &mut Anomalies) {
     counts.malformed += 1;
-    anomalies.note(|| format!("malformed {} reply: {}", call.f, call.describe()));
+    anomalies.note(Beyond, || {
+        format!("malformed {} reply: {}", call.f, call.describe())
+    });
 }
 
 fn parse_sends<'a>(

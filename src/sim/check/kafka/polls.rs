@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use super::{forget_unassigned, Counts, Poll, State};
-use crate::sim::check::{Anomalies, Atom, Call};
+use crate::sim::check::{
+    Anomalies, Atom, Call,
+    Strictness::{Beyond, Maelstrom},
+};
 
 /// Known offsets of `key` strictly between `low` and `high`.
 fn known_between(state: &State, key: &str, low: i64, high: i64) -> Vec<i64> {
@@ -30,7 +33,7 @@ pub(super) fn check_polls(polls: &[Poll<'_>], state: &mut State, counts: &mut Co
                     continue;
                 }
                 counts.internal_skip += 1;
-                state.anomalies.note(|| {
+                state.anomalies.note(Maelstrom, || {
                     let what = format!("key {key} went from {low} to {high}, past {skipped:?}");
                     format!("internal poll skip: {what}: {}", poll.call.describe())
                 });
@@ -79,7 +82,7 @@ pub(super) fn check_process_polls(
                     String::new()
                 };
                 if !what.is_empty() {
-                    state.anomalies.note(|| {
+                    state.anomalies.note(Maelstrom, || {
                         let (a, b) = (earlier.describe(), poll.call.describe());
                         format!("{what}: {a} then {b}")
                     });
@@ -101,7 +104,7 @@ fn check_poll_order(
 ) {
     if entries.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
         counts.internal_nonmonotonic += 1;
-        anomalies.note(|| {
+        anomalies.note(Maelstrom, || {
             let what = format!("internal nonmonotonic poll on key {key}");
             format!("{what}: {}", poll.call.describe())
         });
@@ -110,7 +113,7 @@ fn check_poll_order(
     if let (Some(lowest), Some(&from)) = (lowest, poll.requested.get(key)) {
         if lowest < from {
             counts.poll_before_start += 1;
-            anomalies.note(|| {
+            anomalies.note(Beyond, || {
                 let what = format!("key {key} returned offset {lowest}, requested from {from}");
                 format!("poll before start: {what}: {}", poll.call.describe())
             });

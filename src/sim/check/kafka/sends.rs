@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{forget_unassigned, key_text, Counts, Poll, Send};
-use crate::sim::check::{Anomalies, Atom, Call};
+use crate::sim::check::{Anomalies, Atom, Call, Strictness::Maelstrom};
 use crate::sim::history::OpKind;
 
 /// One sent message (sent once) found at two offsets of its key.
@@ -32,7 +32,7 @@ pub(super) fn check_duplicates(
             };
             if sent.get(&(key.clone(), msg.clone())) == Some(&1) {
                 counts.duplicate += 1;
-                anomalies.note(|| {
+                anomalies.note(Maelstrom, || {
                     format!("duplicate: message {msg} sent once to key {key} is at offsets {earlier} and {offset}")
                 });
             }
@@ -61,7 +61,7 @@ pub(super) fn check_sends(
         if let Some(&(previous, earlier)) = last.get(&*send.key) {
             if send.offset <= previous {
                 counts.nonmonotonic_send += 1;
-                anomalies.note(|| {
+                anomalies.note(Maelstrom, || {
                     let what = format!("offset {} after {previous}", send.offset);
                     let (a, b) = (earlier.describe(), send.call.describe());
                     format!(
@@ -123,7 +123,7 @@ pub(super) fn check_lost_and_unseen(
             continue;
         }
         counts.unseen += 1;
-        anomalies.note(|| {
+        anomalies.note(Maelstrom, || {
             format!(
                 "unseen: key {} message {} acknowledged, returned by no poll: {}",
                 send.key,
@@ -134,7 +134,7 @@ pub(super) fn check_lost_and_unseen(
         let last = places.get(&id).map_or(send.offset, |p| p.1);
         if let Some(&(high, reader)) = bound.get(&*send.key).filter(|b| last <= b.0) {
             counts.lost += 1;
-            anomalies.note(|| {
+            anomalies.note(Maelstrom, || {
                 let what = format!("key {} message {} at offset {last}", send.key, send.msg);
                 let (a, b) = (send.call.describe(), reader.describe());
                 format!("lost write: {what}, below offset {high} that {b} read: sent by {a}")
@@ -171,7 +171,7 @@ pub(super) fn check_aborted_reads(
                     continue;
                 }
                 counts.aborted_read += 1;
-                anomalies.note(|| {
+                anomalies.note(Maelstrom, || {
                     let what = format!("key {key} offset {offset} holds failed send {msg}");
                     format!("aborted read: {what}: {}", poll.call.describe())
                 });

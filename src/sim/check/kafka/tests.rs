@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::sim::check::testing::{op, sorted};
-use crate::sim::check::Validity;
+use crate::sim::check::{Strictness, Validity};
 use crate::sim::history::OpKind::Ok;
 use serde_json::json;
 
@@ -103,6 +103,11 @@ fn reused_offset_and_lost_write_are_invalid() {
     );
     let r = check(&sorted(h));
     assert_eq!(r.validity, Validity::Invalid);
+    assert_eq!(r.maelstrom_validity, Validity::Invalid);
+    assert!(r
+        .anomalies
+        .iter()
+        .all(|a| a.strictness == Strictness::Maelstrom));
     // 30 and 31 (offsets 4 and 5) were acknowledged and lie below offset 6, which polls
     // read, yet no poll returned them; both polls skipped the known offset 5.
     assert!(
@@ -127,6 +132,13 @@ fn unsorted_poll_and_early_start_are_invalid() {
         "{}",
         r.summary
     );
+    // Jepsen sees the unsorted poll, not the request it answered.
+    let classes: Vec<Strictness> = r.anomalies.iter().map(|a| a.strictness).collect();
+    assert_eq!(
+        classes,
+        [Strictness::Maelstrom, Strictness::Beyond],
+        "{r:?}"
+    );
 }
 
 /// A node that forgets its log on restart hands a process a smaller offset again.
@@ -150,6 +162,14 @@ fn listing_uncommitted_offsets_is_invalid() {
     let r = check(&h);
     assert_eq!(r.validity, Validity::Invalid);
     assert!(r.summary.contains("1 invented commits"), "{}", r.summary);
+    // Once a poll returns the message, the invented commit is all that is wrong, and
+    // Jepsen's kafka checker sees no commits: Maelstrom passes the history.
+    poll(&mut h, 4, 5, json!([[5, 10]]), 30);
+    let r = check(&h);
+    assert_eq!(r.validity, Validity::Invalid);
+    assert_eq!(r.maelstrom_validity, Validity::Valid, "{r:?}");
+    assert_eq!(r.anomalies.len(), 1, "{r:?}");
+    assert_eq!(r.anomalies[0].strictness, Strictness::Beyond);
 }
 
 /// Replies of the wrong shape are anomalies, not panics.
@@ -199,7 +219,11 @@ fn acknowledged_send_no_poll_returns_is_invalid() {
         "{}",
         r.summary
     );
-    assert!(r.anomalies[0].contains("message 12"), "{:?}", r.anomalies);
+    assert!(
+        r.anomalies[0].detail.contains("message 12"),
+        "{:?}",
+        r.anomalies
+    );
 }
 
 /// The lost-write check is global per key: offset 1 lies in no single poll's range, but

@@ -19,6 +19,11 @@
 //! pairs and from reads of the initial (absent) state. Registers therefore get no G0 check
 //! under read uncommitted: nothing sound orders their writes there.
 //!
+//! Maelstrom's verdict follows Elle 0.1.6 under the same model (`--consistency-models`):
+//! an anomaly Elle prohibits there is [`Strictness::Maelstrom`]; garbage reads and
+//! malformed replies, and internal inconsistency and incompatible orders below the models
+//! where Elle prohibits them, are beyond Maelstrom (see `strictness`).
+//!
 //! This module owns the transaction model (parsing, who wrote what) and the pipeline;
 //! `reads` holds the per-read anomalies, `edges` the version orders and dependency edges,
 //! `graph` the dependency graph and its cycle search.
@@ -36,7 +41,7 @@ use serde_json::Value;
 use self::edges::{list_edges, register_edges};
 use self::graph::{find_cycles, Graph};
 use self::reads::check_reads;
-use crate::sim::check::{calls, Anomalies, Atom, Call, CheckResult, TxnModel};
+use crate::sim::check::{calls, Anomalies, Atom, Call, CheckResult, Strictness, TxnModel};
 use crate::sim::history::{History, OpKind};
 
 /// Checks a `txn-rw-register` history against `model`.
@@ -98,7 +103,9 @@ struct Check<'a> {
 impl Check<'_> {
     fn note(&mut self, name: &'static str, detail: impl FnOnce() -> String) {
         *self.counts.entry(name).or_default() += 1;
-        self.anomalies.note(|| format!("{name}: {}", detail()));
+        let strictness = strictness(name, self.model);
+        self.anomalies
+            .note(strictness, || format!("{name}: {}", detail()));
     }
 
     fn at_least(&self, model: TxnModel) -> bool {
@@ -114,6 +121,26 @@ impl Check<'_> {
     fn live_writer(&self, key: &Atom, value: &Atom, reader: usize) -> Option<usize> {
         let writer = self.writer(key, value)?.txn;
         (writer != reader && self.txns[writer].call.kind != OpKind::Fail).then_some(writer)
+    }
+}
+
+/// Whether Maelstrom v0.2.3 fails a run for anomaly `name` found while checking `model`:
+/// whether Elle 0.1.6 prohibits it under `--consistency-models` `model`. Read uncommitted
+/// prohibits G0 and duplicate elements; read committed adds G1 (G1a, G1b, G1c) and what
+/// implies it (incompatible orders); serializable adds internal inconsistency and the
+/// cycles with anti-dependencies; strict serializable adds the real-time cycles. Elle has
+/// no garbage-read anomaly, and a malformed reply never reaches it (Maelstrom's client
+/// rejects it). Cycles are only searched for where `model` prohibits them.
+fn strictness(name: &str, model: TxnModel) -> Strictness {
+    let prohibited = match name {
+        "malformed" | "garbage" => false,
+        "internal" => model >= TxnModel::Serializable,
+        "incompatible-order" => model >= TxnModel::ReadCommitted,
+        _ => true,
+    };
+    match prohibited {
+        true => Strictness::Maelstrom,
+        false => Strictness::Beyond,
     }
 }
 

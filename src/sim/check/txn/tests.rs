@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::sim::check::testing::{op, sorted};
+use crate::sim::check::Strictness::{Beyond, Maelstrom};
 use crate::sim::check::Validity;
 use crate::sim::history::OpKind::{Fail, Ok};
 use crate::time::Instant;
@@ -75,6 +76,9 @@ fn dirty_and_garbage_register_reads_are_flagged_by_level() {
     let rc = rw(&h, ReadCommitted);
     assert_eq!(rc.validity, Validity::Invalid);
     assert_eq!(names(&rc), "G1a 1, G1b 1 in 3 transactions (ReadCommitted)");
+    // Elle prohibits G1 (G1a, G1b) from read committed up: Maelstrom fails this too.
+    assert_eq!(rc.maelstrom_validity, Validity::Invalid);
+    assert!(rc.anomalies.iter().all(|a| a.strictness == Maelstrom));
 
     txn(
         &mut h,
@@ -89,6 +93,20 @@ fn dirty_and_garbage_register_reads_are_flagged_by_level() {
         names(&ru),
         "garbage 1, internal 1 in 4 transactions (ReadUncommitted)"
     );
+    // Elle 0.1.6 has no garbage-read anomaly, and prohibits internal inconsistency only
+    // from serializable up.
+    assert_eq!(ru.maelstrom_validity, Validity::Valid, "{ru:?}");
+    let ser = rw(&h, Serializable);
+    let internal = ser
+        .anomalies
+        .iter()
+        .find(|a| a.detail.starts_with("internal"));
+    assert_eq!(internal.map(|a| a.strictness), Some(Maelstrom), "{ser:?}");
+    let garbage = ser
+        .anomalies
+        .iter()
+        .find(|a| a.detail.starts_with("garbage"));
+    assert_eq!(garbage.map(|a| a.strictness), Some(Beyond), "{ser:?}");
 }
 
 /// Two nodes that each apply a transaction locally and read the other's replicated write
@@ -101,7 +119,11 @@ fn circular_register_reads_are_g1c() {
     assert!(rw(&h, ReadUncommitted).is_valid());
     let r = rw(&h, ReadCommitted);
     assert!(names(&r).starts_with("G1c 1"), "{r:?}");
-    assert!(r.anomalies[0].contains("-wr 2->"), "{:?}", r.anomalies);
+    assert!(
+        r.anomalies[0].detail.contains("-wr 2->"),
+        "{:?}",
+        r.anomalies
+    );
 }
 
 /// Write skew and lost update, read committed but not serializable.
@@ -316,7 +338,7 @@ fn write_skew_and_stale_reads_need_stronger_models() {
     assert!(la(&h, Serializable).is_valid());
     let r = la(&sorted(h), StrictSerializable);
     assert!(names(&r).starts_with("G-single-realtime 1"), "{r:?}");
-    assert!(r.anomalies[0].contains("-rt->"), "{:?}", r.anomalies);
+    assert!(r.anomalies[0].detail.contains("-rt->"), "{:?}", r.anomalies);
 }
 
 /// Deterministic SplitMix64 for generated histories.
