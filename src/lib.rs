@@ -100,6 +100,26 @@
 //! (an unknown type then becomes error 10 by itself), but serde buffers such bodies, so
 //! borrowed `RawValue` fields do not work inside them.
 //!
+//! # Determinism: record, replay, and what breaks them
+//!
+//! A node is a function of its input lines, the times they arrived and its timer turns, so
+//! a run can be recorded and replayed exactly. Start any node with `MAELSTROM_RECORD=DIR` and
+//! it writes `DIR/<node id>.jsonl`; start the same binary with
+//! `MAELSTROM_REPLAY=FILE` and [`run`] feeds the recorded events to the core on one thread,
+//! with the recorded clock, and checks every output line. The simulator writes each node's record in the same format.
+//!
+//! That holds as long as the handler's behaviour depends only on what the core gives it:
+//!
+//! - **Randomness**: draw it from [`Ctx::rng`], seeded per node and written to the record;
+//!   never from an unseeded generator or the address of an allocation.
+//! - **Time**: read [`Ctx::now`], never `std::time::Instant::now` or `SystemTime`.
+//! - **Iteration order**: a `HashMap` or `HashSet` with the default hasher iterates in a
+//!   different order in every process. Iterating one to decide what to send (or in which
+//!   order) changes the output; use a `BTreeMap`, a `Vec`, or sort first. Lookups are fine.
+//! - **Threads and outside state**: a thread, a file, an environment variable or a socket
+//!   the handler reads by itself is not in the record. Keep all input flowing through
+//!   messages.
+//!
 //! # Where to read next
 //!
 //! [`Handler`] and [`Ctx`] are the whole API a node uses; [`Message`] reads input raw or typed;
@@ -120,6 +140,7 @@ pub mod kv;
 mod logging;
 mod message;
 mod node;
+mod rng;
 mod rpc;
 pub mod sim;
 mod time;
@@ -133,6 +154,7 @@ pub use handler::Handler;
 pub use logging::{init_logging, parse_level, LOG_ENV};
 pub use message::{Message, Origin, ReplyTo, MAX_NESTING};
 pub use node::Node;
+pub use rng::Rng;
 pub use rpc::{RpcId, MAX_PENDING_RPCS};
 pub use time::{Duration, Instant};
 

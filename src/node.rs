@@ -47,13 +47,23 @@ struct InitBody {
 }
 
 impl<H: Handler> Node<H> {
-    /// A node that has not seen `init` yet.
+    /// A node that has not seen `init` yet, with [`Ctx::rng`] seeded with 0.
     pub fn new(handler: H) -> Node<H> {
+        Node::with_seed(handler, 0)
+    }
+
+    /// A node that has not seen `init` yet, whose [`Ctx::rng`] starts from `seed`.
+    pub fn with_seed(handler: H, seed: u64) -> Node<H> {
         Node {
             handler,
-            core: Core::new(),
+            core: Core::new(seed),
             initialised: false,
         }
+    }
+
+    /// The seed [`Ctx::rng`] started from.
+    pub fn seed(&self) -> u64 {
+        self.core.seed
     }
 
     /// Handles one input line (without its newline). Bad input is logged and, where the

@@ -23,9 +23,9 @@ use serde_json::Value;
 
 use crate::handler::Handler;
 use crate::node::Node;
+use crate::rng::Rng;
 use crate::sim::net::{NetConfig, Network};
 use crate::sim::queue::{Event, EventQueue};
-use crate::sim::rng::Rng;
 use crate::sim::services::Services;
 use crate::sim::trace::{Trace, TraceEvent};
 use crate::time::{Duration, Instant};
@@ -46,6 +46,8 @@ pub const MAX_PROTOCOL_ERRORS: usize = 100;
 /// Labels of the random streams forked from the master seed.
 const NET_STREAM: u64 = 1;
 const SERVICES_STREAM: u64 = 2;
+/// Node `i`'s seed for [`Ctx::rng`](crate::Ctx::rng) comes from stream `NODE_STREAMS + i`.
+const NODE_STREAMS: u64 = 1 << 32;
 
 /// How to build a [`Cluster`].
 #[derive(Clone, Debug, PartialEq)]
@@ -159,7 +161,7 @@ impl<H: Handler> Cluster<H> {
         let mut cluster = Cluster {
             nodes: (0..config.node_count)
                 .map(|i| SimNode {
-                    node: Node::new(make_node(i)),
+                    node: Node::with_seed(make_node(i), node_seed(&mut master, i)),
                     timer_at: None,
                     init_answered: false,
                 })
@@ -454,4 +456,10 @@ impl<H: Handler> Cluster<H> {
             trace.record(self.now, event, line);
         }
     }
+}
+
+/// Node `index`'s seed for [`Ctx::rng`](crate::Ctx::rng): fixed by the master seed, and
+/// different for every node.
+fn node_seed(master: &mut Rng, index: usize) -> u64 {
+    master.fork(NODE_STREAMS + index as u64).next_u64()
 }

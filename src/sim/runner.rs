@@ -26,9 +26,9 @@ use super::cluster::{ClientMessage, Cluster, ClusterConfig};
 use super::history::OpKind;
 use super::net::NetConfig;
 use super::report::Report;
-use super::rng::Rng;
 use super::workload::CRASH;
 use crate::handler::Handler;
+use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
 /// How long a client waits for an answer (MAELSTROM.md "Traps").

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::sim::rng::Rng;
+use crate::rng::Rng;
 use crate::time::Instant;
 
 use lww_kv::LwwKv;

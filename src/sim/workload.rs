@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::check::Workload;
 use super::history::OpKind;
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// Keys used by the key-value and transactional workloads.
 const KEYS: u64 = 8;

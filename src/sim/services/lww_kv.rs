@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::{cas_check, key_text, read_value, KvOk, KvOp};
 use crate::error::Error;
-use crate::sim::rng::Rng;
+use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
 /// How many independent replicas the store simulates.

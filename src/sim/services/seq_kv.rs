@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::{cas_check, key_text, read_value, KvOk, KvOp};
 use crate::error::Error;
-use crate::sim::rng::Rng;
+use crate::rng::Rng;
 
 /// How many versions behind the latest a read may be served from.
 pub(super) const STALE_WINDOW: u64 = 32;
