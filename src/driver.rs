@@ -44,7 +44,7 @@ pub fn run<H: Handler>(handler: H) -> io::Result<()> {
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     let mut driver = Driver {
         node: Node::new(handler),
-        reader: LineReader::default(),
+        reader: LineReader::new(H::MAX_LINE_BYTES),
         stdout,
         epoch: std::time::Instant::now(),
         hung_up: false,
@@ -181,7 +181,7 @@ impl<H: Handler> Driver<H> {
         while let Some(frame) = self.reader.next_frame() {
             match frame {
                 Frame::Line(line) => self.node.handle_line(now, line),
-                Frame::Oversized { len } => self.node.handle_oversized(now, len),
+                Frame::Oversized(line) => self.node.handle_oversized(now, &line),
             }
             if self.node.output().len() >= FLUSH_THRESHOLD_BYTES {
                 self.flush()?;
@@ -195,7 +195,7 @@ impl<H: Handler> Driver<H> {
         let now = self.now();
         match self.reader.finish() {
             Some(Frame::Line(line)) => self.node.handle_line(now, line),
-            Some(Frame::Oversized { len }) => self.node.handle_oversized(now, len),
+            Some(Frame::Oversized(line)) => self.node.handle_oversized(now, &line),
             None => {}
         }
         self.node.handle_timeout(now);

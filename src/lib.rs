@@ -146,7 +146,9 @@ pub mod sim;
 mod time;
 mod timer;
 
-pub use codec::{Frame, LineReader, MAX_LINE_BYTES};
+pub use codec::{
+    Frame, LineReader, Oversized, OversizedEnvelope, MAX_LINE_BYTES, OVERSIZED_KEPT_BYTES,
+};
 pub use context::{Ctx, TimerId};
 pub use driver::{run, FLUSH_THRESHOLD_BYTES};
 pub use error::{Error, ErrorCode};
