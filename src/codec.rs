@@ -335,7 +335,7 @@ fn encode_unchecked<B: Serialize + ?Sized>(
     Ok(())
 }
 
-fn write_u64(out: &mut Vec<u8>, mut value: u64) {
+pub(crate) fn write_u64(out: &mut Vec<u8>, mut value: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {

@@ -104,9 +104,10 @@
 //!
 //! A node is a function of its input lines, the times they arrived and its timer turns, so
 //! a run can be recorded and replayed exactly. Start any node with `MAELSTROM_RECORD=DIR` and
-//! it writes `DIR/<node id>.jsonl`; start the same binary with
+//! it writes `DIR/<node id>.jsonl` (see [`record`]); start the same binary with
 //! `MAELSTROM_REPLAY=FILE` and [`run`] feeds the recorded events to the core on one thread,
-//! with the recorded clock, and checks every output line. The simulator writes each node's record in the same format.
+//! with the recorded clock, and checks every output line ([`replay()`] does the same in a
+//! test). The simulator writes each node's record in the same format.
 //!
 //! That holds as long as the handler's behaviour depends only on what the core gives it:
 //!
@@ -140,6 +141,8 @@ pub mod kv;
 mod logging;
 mod message;
 mod node;
+pub mod record;
+mod replay;
 mod rng;
 mod rpc;
 pub mod sim;
@@ -156,6 +159,7 @@ pub use handler::Handler;
 pub use logging::{init_logging, parse_level, LOG_ENV};
 pub use message::{Message, Origin, ReplyTo, MAX_NESTING};
 pub use node::Node;
+pub use replay::{replay, replay_from, Divergence, ReplayReport};
 pub use rng::Rng;
 pub use rpc::{RpcId, MAX_PENDING_RPCS};
 pub use time::{Duration, Instant};

@@ -58,7 +58,7 @@ pub struct ClusterConfig {
     pub seed: u64,
     /// Latency and loss.
     pub net: NetConfig,
-    /// Whether to record the trace ([`Cluster::write_trace`], [`Cluster::node_input`]).
+    /// Whether to record the trace ([`Cluster::write_trace`], [`Cluster::node_record`]).
     pub trace: bool,
 }
 
@@ -178,10 +178,14 @@ impl<H: Handler> Cluster<H> {
             stats: NetStats::default(),
             protocol_errors: Vec::new(),
             errors_not_listed: 0,
-            trace: config.trace.then(|| Trace::new(config.node_count)),
+            trace: None,
             seed: config.seed,
             scratch: Vec::new(),
         };
+        if config.trace {
+            let seeds = cluster.nodes.iter().map(|sim| sim.node.seed());
+            cluster.trace = Some(Trace::new(seeds));
+        }
         for node in 0..config.node_count {
             cluster.schedule_init(node);
         }
@@ -321,9 +325,8 @@ impl<H: Handler> Cluster<H> {
     }
 
     /// The trace (when ClusterConfig::trace): one JSON line per delivered/dropped message,
-    /// {"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":..}, and a node's
-    /// input exactly as it saw it, replayable with `node < file`. Writes nothing when the
-    /// trace is off.
+    /// {"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":..}. Writes nothing
+    /// when the trace is off.
     ///
     /// # Errors
     /// Whatever `out` returns.
@@ -334,13 +337,14 @@ impl<H: Handler> Cluster<H> {
         }
     }
 
-    /// The lines node `node_id` received, in order and exactly as delivered (`init` first),
-    /// to replay with `target/release/examples/NODE < file`. Empty when the trace is off or
-    /// there is no such node.
-    pub fn node_input(&self, node_id: &str) -> Vec<String> {
+    /// Node `node_id`'s record so far (when ClusterConfig::trace), in the format a real
+    /// node writes under `MAELSTROM_RECORD` (see [`crate::record`]), at virtual times:
+    /// `MAELSTROM_REPLAY=FILE target/release/examples/NODE` replays it exactly, and so does
+    /// [`replay`](crate::replay()). `None` when the trace is off or there is no such node.
+    pub fn node_record(&self, node_id: &str) -> Option<&[u8]> {
         match (&self.trace, self.node_index(node_id)) {
-            (Some(trace), Some(node)) => trace.node_input(node).to_vec(),
-            _ => Vec::new(),
+            (Some(trace), Some(node)) => Some(trace.node_record(node)),
+            _ => None,
         }
     }
 
@@ -402,7 +406,7 @@ impl<H: Handler> Cluster<H> {
         }
         self.record(TraceEvent::Deliver, line);
         if let Some(trace) = &mut self.trace {
-            trace.record_input(node, line);
+            trace.record_input(node, self.now, line);
         }
         self.nodes[node].node.handle_line(self.now, line.as_bytes());
         self.after_node_event(node, false, out);
@@ -418,6 +422,9 @@ impl<H: Handler> Cluster<H> {
         let due = sim.node.next_deadline().is_some_and(|at| at <= now);
         if due {
             sim.node.handle_timeout(now);
+            if let Some(trace) = &mut self.trace {
+                trace.record_timeout(node, now);
+            }
         }
         self.after_node_event(node, due, out);
     }
@@ -425,6 +432,9 @@ impl<H: Handler> Cluster<H> {
     /// Routes what the node wrote, then makes sure a timer event is queued for its next
     /// deadline.
     fn after_node_event(&mut self, node: usize, timed_out: bool, out: &mut Vec<ClientMessage>) {
+        if let Some(trace) = &mut self.trace {
+            trace.record_output(node, self.now, self.nodes[node].node.output());
+        }
         self.route_output(node, out);
         self.reschedule_timer(node, timed_out);
     }

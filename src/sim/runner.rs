@@ -320,13 +320,16 @@ fn drive_until<H: Handler>(
 fn trace_of<H: Handler>(cluster: &Cluster<H>) -> super::report::Trace {
     let mut all = Vec::new();
     let _ = cluster.write_trace(&mut all);
-    let inputs = cluster
+    let records = cluster
         .node_ids()
         .iter()
-        .map(|id| (id.clone(), cluster.node_input(id)))
+        .map(|id| {
+            let record = cluster.node_record(id).unwrap_or_default().to_vec();
+            (id.clone(), record)
+        })
         .collect();
     super::report::Trace {
         messages: all,
-        node_inputs: inputs,
+        node_records: records,
     }
 }
