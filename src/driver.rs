@@ -242,7 +242,6 @@ impl<H: Handler> Driver<H> {
         let now = self.now();
         while let Some(frame) = self.reader.next_frame() {
             handle_frame(&mut self.node, self.record.as_mut(), now, frame);
-            self.name_record();
             let recorded = self.record.as_ref().map_or(0, RecordFile::buffered);
             if self.node.output().len() >= FLUSH_THRESHOLD_BYTES || recorded >= RECORD_FLUSH_BYTES {
                 self.flush()?;
@@ -261,7 +260,8 @@ impl<H: Handler> Driver<H> {
         }
     }
 
-    /// Renames the record after the node's id once `init` has told it.
+    /// Renames the record after the node's id once `init` has told it (after the output
+    /// was written: a rename can wait on the file system, `init_ok` should not).
     fn name_record(&mut self) {
         let Some(record) = self.record.as_mut().filter(|r| r.unnamed()) else {
             return;
@@ -278,7 +278,6 @@ impl<H: Handler> Driver<H> {
         let now = self.now();
         if let Some(frame) = self.reader.finish() {
             handle_frame(&mut self.node, self.record.as_mut(), now, frame);
-            self.name_record();
         }
         self.handle_timeout(now);
         self.flush()
@@ -298,6 +297,7 @@ impl<H: Handler> Driver<H> {
             }
         }
         self.node.clear_output();
+        self.name_record();
         if let Some(record) = &mut self.record {
             if let Err(e) = record.flush() {
                 log::error!(

@@ -126,7 +126,8 @@
 //! [`Handler`] and [`Ctx`] are the whole API a node uses; [`Message`] reads input raw or typed;
 //! [`Error`] and [`ErrorCode`] are Maelstrom's errors; [`Node`] documents the driving
 //! contract; [`kv`] talks to Maelstrom's services; [`gossip`] delivers a node's own updates
-//! to every peer, acknowledged; [`sim`] runs clusters deterministically. The `examples/`
+//! to every peer, acknowledged; [`sim`] runs clusters deterministically; [`record`] and
+//! [`replay()`] record a real run and replay it exactly. The `examples/`
 //! folder has one real node per Maelstrom workload. Logging goes to stderr at the level in
 //! `MAELSTROM_LOG` ([`init_logging`]).
 #![doc(test(attr(deny(warnings))))]

@@ -162,6 +162,9 @@ pub fn parse_event(line: &str) -> Result<Event, String> {
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
     buf: Vec<u8>,
+    /// The last event's time, and its decimal digits.
+    time: Instant,
+    time_digits: Vec<u8>,
 }
 
 impl Recorder {
@@ -176,7 +179,11 @@ impl Recorder {
         // A struct of a string and integers always serialises.
         let _ = serde_json::to_writer(&mut buf, &header);
         buf.push(b'\n');
-        Recorder { buf }
+        Recorder {
+            buf,
+            time: Instant::ZERO,
+            time_digits: Vec::new(),
+        }
     }
 
     /// The bytes encoded and not yet taken.
@@ -215,18 +222,29 @@ impl Recorder {
     }
 
     /// Every line of `output` (complete lines, each ending in `\n`), as produced at `time`.
-    pub(crate) fn outputs(&mut self, time: Instant, output: &[u8]) {
-        for line in output.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            self.open(time);
-            self.buf.extend_from_slice(b"\"out\":");
-            self.buf.extend_from_slice(line);
-            self.buf.extend_from_slice(b"}\n");
+    pub(crate) fn outputs(&mut self, time: Instant, mut output: &[u8]) {
+        while !output.is_empty() {
+            let end = memchr::memchr(b'\n', output).unwrap_or(output.len());
+            if end > 0 {
+                self.open(time);
+                self.buf.extend_from_slice(b"\"out\":");
+                self.buf.extend_from_slice(&output[..end]);
+                self.buf.extend_from_slice(b"}\n");
+            }
+            output = output.get(end + 1..).unwrap_or_default();
         }
     }
 
+    /// Starts an event line: `{"t":<time>,`. The time's digits are kept, because the
+    /// driver hands many events the same time.
     fn open(&mut self, time: Instant) {
+        if time != self.time || self.time_digits.is_empty() {
+            self.time = time;
+            self.time_digits.clear();
+            codec::write_u64(&mut self.time_digits, time.as_micros());
+        }
         self.buf.extend_from_slice(b"{\"t\":");
-        codec::write_u64(&mut self.buf, time.as_micros());
+        self.buf.extend_from_slice(&self.time_digits);
         self.buf.push(b',');
     }
 

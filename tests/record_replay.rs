@@ -374,3 +374,26 @@ fn the_binary_exits_1_and_names_the_first_divergent_line() {
         "{stderr}"
     );
 }
+
+/// Until `init` the record is named by process id; a node id that is not a plain name cannot
+/// put the record outside its directory.
+#[test]
+fn the_record_is_named_by_pid_until_init_and_by_a_safe_node_id_after() {
+    let dir = scratch_dir("record-names");
+    let silent = Proc::spawn_with("echo", &[("MAELSTROM_RECORD", dir.to_str().unwrap())]);
+    let pid = silent.pid();
+    finish(silent);
+    assert!(
+        dir.join(format!("pid-{pid}.jsonl")).is_file(),
+        "named by pid before init"
+    );
+    let mut odd = Proc::spawn_with("echo", &[("MAELSTROM_RECORD", dir.to_str().unwrap())]);
+    let init = json!({"type": "init", "msg_id": 1, "node_id": "../n/1", "node_ids": ["../n/1"]});
+    odd.send_json(&json!({"src": "c0", "dest": "../n/1", "body": init}));
+    assert_eq!(odd.recv()["body"]["type"], "init_ok");
+    finish(odd);
+    assert!(
+        dir.join("___n_1.jsonl").is_file(),
+        "the id's unsafe characters became _"
+    );
+}

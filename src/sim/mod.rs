@@ -63,10 +63,11 @@
 //! `lww-kv` replica answers) comes from one master seed, split into independent streams with
 //! [`Rng::fork`]. Events at the same virtual time run in the order they were scheduled. So the
 //! same seed and the same handler code give the same run, message for message, and a
-//! byte-identical trace; a failure reproduces from its seed. This holds as long as handlers
-//! take time only from [`Ctx::now`](crate::Ctx::now) and randomness only from seeds (never
-//! `std::time` or an unseeded generator), and do not iterate a `HashMap` to decide what to
-//! send.
+//! byte-identical trace; a failure reproduces from its seed. Each node's
+//! [`Ctx::rng`](crate::Ctx::rng) is seeded from the master seed too, differently per node.
+//! This holds as long as handlers take time only from [`Ctx::now`](crate::Ctx::now) and
+//! randomness only from [`Ctx::rng`](crate::Ctx::rng) (never `std::time` or an unseeded
+//! generator), and do not iterate a `HashMap` to decide what to send (see the crate docs).
 //!
 //! # Replaying a simulated node through the real binary
 //!
