@@ -197,15 +197,25 @@ impl<'a, H: Handler> Ctx<'a, H> {
     /// not compile (`peers` borrows the context that `send` needs mutably).
     ///
     /// ```
-    /// # use maelstrom_loop::{Ctx, Error, Handler, Message};
-    /// # struct Flood;
-    /// # impl Handler for Flood {
-    /// #     type Timer = ();
-    /// fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
-    ///     let value: u64 = msg.field("message")?;
-    ///     ctx.send_to_peers(&serde_json::json!({"type": "gossip", "message": value}))
+    /// use maelstrom_loop::{Ctx, Error, Handler, Instant, Message, Node};
+    ///
+    /// struct Flood;
+    ///
+    /// impl Handler for Flood {
+    ///     type Timer = ();
+    ///     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+    ///         let value: u64 = msg.field("message")?;
+    ///         ctx.send_to_peers(&serde_json::json!({"type": "gossip", "message": value}))
+    ///     }
     /// }
-    /// # }
+    ///
+    /// let mut node = Node::new(Flood);
+    /// node.handle_line(Instant::ZERO, br#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1","n2","n3"]}}"#);
+    /// node.clear_output();
+    /// node.handle_line(Instant::ZERO, br#"{"src":"c1","dest":"n1","body":{"type":"flood","message":7}}"#);
+    /// let out = String::from_utf8(node.output().to_vec()).unwrap();
+    /// let dests: Vec<&str> = out.lines().map(|l| if l.contains(r#""dest":"n2""#) { "n2" } else { "n3" }).collect();
+    /// assert_eq!(dests, ["n2", "n3"]);
     /// ```
     ///
     /// # Errors
