@@ -21,6 +21,7 @@ struct Probe {
 
 impl Handler for Probe {
     type Timer = Tick;
+    const MAX_LINE_BYTES: usize = 1_000;
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
         self.counter += 1;
@@ -383,4 +384,47 @@ fn ctx_rng_draws_from_the_nodes_seed() {
     fresh.handle_line(ms(0), &line("c0", init));
     take(&mut fresh);
     assert_eq!(rolls(fresh), rolls(node_of_three(0)));
+}
+
+/// A line over the handler's own cap is answered with error 12 naming that cap, when its
+/// kept ends give a sender and a msg_id; a reply over the cap, or one with no msg_id, is not.
+#[test]
+fn an_oversized_request_is_answered_with_the_handlers_cap() {
+    let mut node = node();
+    let request = maelstrom_loop::Oversized {
+        len: 5_000,
+        head: br#"{"src":"c1","dest":"n1","body":{"type":"put","value":"xxxx"#,
+        tail: br#"xxxx","msg_id":9}}"#,
+    };
+    node.handle_oversized(ms(1), &request);
+    let out = take(&mut node);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let body = &out[0]["body"];
+    assert_eq!(
+        (&out[0]["src"], &out[0]["dest"]),
+        (&json!("n1"), &json!("c1"))
+    );
+    assert_eq!(
+        (&body["code"], &body["in_reply_to"]),
+        (&json!(12), &json!(9))
+    );
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("5000 bytes") && text.contains("cap of 1000 bytes"),
+        "{text}"
+    );
+    let reply = maelstrom_loop::Oversized {
+        tail: br#"xxxx","in_reply_to":9}}"#,
+        ..request
+    };
+    node.handle_oversized(ms(2), &reply);
+    let anonymous = maelstrom_loop::Oversized {
+        tail: br#"xxxx"}}"#,
+        ..request
+    };
+    node.handle_oversized(ms(3), &anonymous);
+    assert!(
+        take(&mut node).is_empty(),
+        "no answer to a reply or without msg_id"
+    );
 }
