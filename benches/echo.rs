@@ -1,5 +1,6 @@
-//! Echo benchmark: the release `echo` example against a hand-written minimal echo loop
-//! (this same binary with `ECHO_BASELINE=1`), measured in the same run.
+//! Echo benchmark: the release `echo` example, the same example recording its run
+//! (`MAELSTROM_RECORD` into a scratch directory), and a hand-written minimal echo loop (this
+//! same binary with `ECHO_BASELINE=1`), measured in the same run.
 //!
 //! ```text
 //! cargo bench --bench echo
@@ -33,8 +34,18 @@ fn main() {
     }
     let ours = build_echo_example();
     let base = std::env::current_exe().expect("own path");
+    // Records go to memory (tmpfs) when there is one: at a million messages a second the
+    // record is ~270 MB per run, and on disk the page cache's writeback throttling, not the
+    // node, would set the pace. `ECHO_RECORD_DIR` picks another place.
+    let scratch = std::env::var_os("ECHO_RECORD_DIR")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|dir| dir.is_dir()))
+        .unwrap_or_else(std::env::temp_dir);
+    let record_dir = scratch.join(format!("echo-bench-records-{}", std::process::id()));
+    println!("records written to {}", record_dir.display());
     let candidates = [
         ("maelstrom-loop", Target::ours(&ours)),
+        ("  recording", Target::recording(&ours, &record_dir)),
         ("hand-written", Target::baseline(&base)),
     ];
     println!("echo benchmark: {THROUGHPUT_MESSAGES} pipelined messages x {THROUGHPUT_RUNS} runs, {PING_PONGS} ping-pongs, {STARTUP_SPAWNS} spawns");
@@ -46,6 +57,7 @@ fn main() {
         .zip(figures)
         .collect();
     report(&rows);
+    let _ = std::fs::remove_dir_all(&record_dir);
     println!("echo binary: {} bytes stripped", stripped_size(&ours));
 }
 
@@ -131,6 +143,8 @@ fn baseline_echo_loop() {
 struct Target {
     program: PathBuf,
     baseline: bool,
+    /// Where the node writes its record, when it records.
+    record_dir: Option<PathBuf>,
 }
 
 impl Target {
@@ -138,12 +152,20 @@ impl Target {
         Target {
             program: path.to_owned(),
             baseline: false,
+            record_dir: None,
+        }
+    }
+    fn recording(path: &Path, dir: &Path) -> Target {
+        Target {
+            record_dir: Some(dir.to_owned()),
+            ..Target::ours(path)
         }
     }
     fn baseline(path: &Path) -> Target {
         Target {
             program: path.to_owned(),
             baseline: true,
+            record_dir: None,
         }
     }
 
@@ -157,6 +179,9 @@ impl Target {
         };
         if self.baseline {
             command.env("ECHO_BASELINE", "1");
+        }
+        if let Some(dir) = &self.record_dir {
+            command.env("MAELSTROM_RECORD", dir);
         }
         command.env("MAELSTROM_LOG", "warn");
         command
@@ -374,7 +399,13 @@ fn report(rows: &[(&&str, Figures)]) {
             f.peak_rss_kb
         );
     }
-    if let [(_, ours), (_, base)] = rows {
+    if let [(_, ours), (_, recording), (_, base)] = rows {
+        println!(
+            "recording/ours: throughput {:.3}x, p50 {:+.1} us, startup {:.2}x",
+            recording.throughput_per_sec / ours.throughput_per_sec,
+            recording.latency_us.0 - ours.latency_us.0,
+            recording.startup_us / ours.startup_us,
+        );
         println!(
             "ours/baseline: throughput {:.3}x, p50 {:+.1} us, pinned p50 {:+.1} us, startup {:.2}x",
             ours.throughput_per_sec / base.throughput_per_sec,

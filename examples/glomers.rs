@@ -6,7 +6,7 @@
 //! cargo run --release --example glomers                      # the whole suite
 //! cargo run --release --example glomers -- --only 3d,4       # some challenges
 //! cargo run --release --example glomers -- --seed 7 --verbose
-//! cargo run --release --example glomers -- --only 4 --trace sim-out   # trace + node inputs
+//! cargo run --release --example glomers -- --only 4 --trace sim-out   # trace + node records
 //! cargo run --release --example glomers -- --node-count 7 --latency 50 --nemesis partition --seeds 20
 //! ```
 //!
@@ -306,7 +306,8 @@ fn parse_options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// Writes the run's trace and each node's input (replayable: `NODE < n0-input.jsonl`).
+/// Writes the run's trace and each node's record (replayable:
+/// `MAELSTROM_REPLAY=n0.jsonl target/release/examples/NODE`).
 fn write_trace(dir: &std::path::Path, report: &Report) -> std::io::Result<()> {
     let Some(trace) = &report.trace else {
         return Ok(());
@@ -314,10 +315,8 @@ fn write_trace(dir: &std::path::Path, report: &Report) -> std::io::Result<()> {
     let dir = dir.join(&report.challenge);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("trace.jsonl"), &trace.messages)?;
-    for (node, lines) in &trace.node_inputs {
-        let mut text = lines.join("\n");
-        text.push('\n');
-        std::fs::write(dir.join(format!("{node}-input.jsonl")), text)?;
+    for (node, record) in &trace.node_records {
+        std::fs::write(dir.join(format!("{node}.jsonl")), record)?;
     }
     Ok(())
 }

@@ -17,8 +17,9 @@
 //! `next_index` on, whether or not earlier appends were answered, so neither heartbeats nor
 //! progress wait on a round trip however long the network makes it. Replies count for
 //! [`REPLY_TIMEOUT`] and teach the node the round-trip time, which stretches the election
-//! timeout on a slow network (a candidate must outlive its own vote requests). Election
-//! timeouts are jittered per node and term by a hash, so simulated runs stay deterministic.
+//! timeout on a slow network (a candidate must outlive its own vote requests). The election
+//! timeout's jitter is drawn from `ctx.rng()` each time the timer is reset, so simulated runs
+//! stay deterministic and a recorded run replays exactly.
 //! No persistence: Maelstrom does not restart lin-kv nodes.
 
 use std::collections::BTreeMap;
@@ -102,6 +103,8 @@ pub struct Raft {
     kv: BTreeMap<String, Value>,
     leader: Option<String>,
     last_heard: Instant,
+    /// Random bits drawn when `last_heard` was last set; they pick this timeout's jitter.
+    jitter_draw: u64,
     votes: usize,
     next_index: BTreeMap<String, usize>,
     match_index: BTreeMap<String, usize>,
@@ -127,6 +130,7 @@ impl Default for Raft {
             kv: BTreeMap::new(),
             leader: None,
             last_heard: Instant::ZERO,
+            jitter_draw: 0,
             votes: 0,
             next_index: BTreeMap::new(),
             match_index: BTreeMap::new(),
@@ -163,19 +167,20 @@ impl Raft {
         ctx.node_ids().len() / 2 + 1
     }
 
-    /// Election timeout for this node and term: deterministic, different per node, and
-    /// long enough for a vote request's round trip on the network as measured so far.
-    fn election_timeout(&self, ctx: &Ctx<'_, Self>) -> Duration {
-        let seed = ctx
-            .node_id()
-            .bytes()
-            .fold(self.term.wrapping_mul(0x9E37_79B9_7F4A_7C15), |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
+    /// Restarts the election timer: heard from a leader, granted a vote, or stood for
+    /// election. Each restart draws a new jitter, as Raft's randomised timeouts do.
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, Self>) {
+        self.last_heard = ctx.now();
+        self.jitter_draw = ctx.rng().next_u64();
+    }
+
+    /// The current election timeout: random per reset (so nodes rarely tie), and long
+    /// enough for a vote request's round trip on the network as measured so far.
+    fn election_timeout(&self) -> Duration {
         let rtt_ms = self.rtt.map_or(0, |rtt| rtt.as_micros() / 1000);
         let base = ELECTION_BASE_MS.max(2 * rtt_ms);
         let jitter = ELECTION_JITTER_MS.max(rtt_ms);
-        Duration::from_millis(base + seed % jitter)
+        Duration::from_millis(base + self.jitter_draw % jitter)
     }
 
     /// Folds one measured round trip into the estimate (weight 1/8, as TCP does).
@@ -215,7 +220,7 @@ impl Raft {
         self.voted_for = Some(ctx.node_id().to_owned());
         self.votes = 1;
         self.leader = None;
-        self.last_heard = ctx.now();
+        self.reset_election_timer(ctx);
         let request = VoteRequest {
             term: self.term,
             candidate: ctx.node_id().to_owned(),
@@ -281,7 +286,7 @@ impl Raft {
         let granted = request.term == self.term && free && up_to_date;
         if granted {
             self.voted_for = Some(request.candidate);
-            self.last_heard = ctx.now();
+            self.reset_election_timer(ctx);
         }
         ctx.reply(
             msg,
@@ -387,7 +392,7 @@ impl Raft {
         }
         self.step_down(ctx);
         self.leader = Some(request.leader.clone());
-        self.last_heard = ctx.now();
+        self.reset_election_timer(ctx);
         let prev = request.prev_log_index;
         let count = request.entries.len();
         if prev > self.last_index() || self.log[prev].term != request.prev_log_term {
@@ -526,7 +531,7 @@ impl Handler for Raft {
     const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 
     fn on_init(&mut self, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
-        self.last_heard = ctx.now();
+        self.reset_election_timer(ctx);
         ctx.set_interval(TICK, Tick);
         Ok(())
     }
@@ -554,7 +559,7 @@ impl Handler for Raft {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, _: Tick) -> Result<(), Error> {
         if self.role == Role::Leader {
             self.replicate(ctx);
-        } else if ctx.now() - self.last_heard >= self.election_timeout(ctx) {
+        } else if ctx.now() - self.last_heard >= self.election_timeout() {
             self.start_election(ctx)?;
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! Line framing in (LF or CRLF, with a length cap) and message encoding out.
 //!
 //! [`LineReader`] owns the input buffer: the driver reads into its spare space and takes
-//! complete lines out, so bytes are copied once, from the kernel. [`encode`] serialises an
+//! complete lines out, so bytes are copied once, from the kernel. A line over the cap is
+//! discarded as it streams in; only its first and last [`OVERSIZED_KEPT_BYTES`] are kept, so
+//! that [`Oversized::envelope`] can find whom to answer. [`encode`] serialises an
 //! envelope and a user body straight into the output buffer, adding `msg_id` and
 //! `in_reply_to` to the body object without an intermediate `serde_json::Value`.
 //! Neither touches a file descriptor.
@@ -10,9 +12,13 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-/// The longest line accepted, in bytes. A longer line is dropped (and reported as
-/// [`Frame::Oversized`]) without being buffered whole.
-pub const MAX_LINE_BYTES: usize = 16 << 20;
+/// The longest line accepted by default, in bytes (a handler sets its own with
+/// [`Handler::MAX_LINE_BYTES`](crate::Handler::MAX_LINE_BYTES)). A longer line is dropped
+/// (and reported as [`Frame::Oversized`]) without being buffered whole.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// How many bytes of an oversized line's start, and of its end, are kept to answer it.
+pub const OVERSIZED_KEPT_BYTES: usize = 4 << 10;
 
 /// How much spare room the reader offers for one read.
 const READ_CHUNK: usize = 64 << 10;
@@ -25,11 +31,105 @@ const SHRINK_ABOVE: usize = 1 << 20;
 pub enum Frame<'a> {
     /// A complete line, without its `\n` or `\r\n`.
     Line(&'a [u8]),
-    /// A line longer than the cap was dropped; `len` is its length in bytes.
-    Oversized {
-        /// The dropped line's length.
-        len: usize,
-    },
+    /// A line longer than the cap was dropped.
+    Oversized(Oversized<'a>),
+}
+
+/// A line dropped for its length: how long it was, and its first and last bytes (at most
+/// [`OVERSIZED_KEPT_BYTES`] each; they overlap when the line is short).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Oversized<'a> {
+    /// The dropped line's length in bytes, without its newline.
+    pub len: usize,
+    /// Its first bytes.
+    pub head: &'a [u8],
+    /// Its last bytes.
+    pub tail: &'a [u8],
+}
+
+/// What could be read of an oversized line's envelope: enough to answer it, when all
+/// three are there and it is not a reply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OversizedEnvelope {
+    /// The sender, from `"src"` in the head.
+    pub src: Option<String>,
+    /// The addressee, from `"dest"` in the head.
+    pub dest: Option<String>,
+    /// The request's id, from the last `"msg_id"` in the tail (Maelstrom's clients add it
+    /// after the payload), else the first in the head.
+    pub msg_id: Option<u64>,
+    /// Whether `"in_reply_to"` appears: a reply is never answered.
+    pub is_reply: bool,
+}
+
+impl Oversized<'_> {
+    /// Reads `src`, `dest` and `msg_id` from the kept bytes. Best effort: the keys are
+    /// searched for as text (a key quoted inside a string value, `\"src\"`, is skipped), so
+    /// a line whose envelope sits in its discarded middle yields nothing.
+    pub fn envelope(&self) -> OversizedEnvelope {
+        let head_string = |key: &[u8]| {
+            find_key(self.head, key, false).and_then(|at| json_string_at(&self.head[at..]))
+        };
+        let msg_id = find_key(self.tail, b"msg_id", true)
+            .and_then(|at| integer_at(&self.tail[at..]))
+            .or_else(|| {
+                find_key(self.head, b"msg_id", false).and_then(|at| integer_at(&self.head[at..]))
+            });
+        let is_reply = [self.head, self.tail]
+            .iter()
+            .any(|kept| find_key(kept, b"in_reply_to", false).is_some());
+        OversizedEnvelope {
+            src: head_string(b"src"),
+            dest: head_string(b"dest"),
+            msg_id,
+            is_reply,
+        }
+    }
+}
+
+/// Where the value of `"key":` starts in `text` (the first or the last occurrence).
+fn find_key(text: &[u8], key: &[u8], last: bool) -> Option<usize> {
+    let mut quoted = Vec::with_capacity(key.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(key);
+    quoted.push(b'"');
+    let mut hits = memchr::memmem::find_iter(text, &quoted)
+        .filter(|&at| at == 0 || text[at - 1] != b'\\')
+        .filter_map(|at| value_start(text, at + quoted.len()));
+    if last {
+        hits.last()
+    } else {
+        hits.next()
+    }
+}
+
+/// After a key: skips whitespace, a colon and whitespace.
+fn value_start(text: &[u8], mut at: usize) -> Option<usize> {
+    let skip_space = |at: &mut usize| {
+        while text.get(*at).is_some_and(u8::is_ascii_whitespace) {
+            *at += 1;
+        }
+    };
+    skip_space(&mut at);
+    (text.get(at) == Some(&b':')).then_some(())?;
+    at += 1;
+    skip_space(&mut at);
+    Some(at)
+}
+
+/// The JSON string literal at the start of `text`, decoded.
+fn json_string_at(text: &[u8]) -> Option<String> {
+    let mut values = serde_json::Deserializer::from_slice(text).into_iter::<String>();
+    values.next()?.ok()
+}
+
+/// The unsigned integer at the start of `text`, if it ends before the kept bytes do.
+fn integer_at(text: &[u8]) -> Option<u64> {
+    let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits == text.len() {
+        return None;
+    }
+    std::str::from_utf8(&text[..digits]).ok()?.parse().ok()
 }
 
 /// Splits a byte stream into lines, with bounded memory.
@@ -44,6 +144,9 @@ pub struct LineReader {
     scanned: usize,
     /// Bytes dropped so far of an oversized line still being skipped.
     discarding: Option<usize>,
+    /// The first and last bytes of the oversized line being (or just) dropped.
+    kept_head: Vec<u8>,
+    kept_tail: Vec<u8>,
     max_line: usize,
 }
 
@@ -62,6 +165,8 @@ impl LineReader {
             end: 0,
             scanned: 0,
             discarding: None,
+            kept_head: Vec::new(),
+            kept_tail: Vec::new(),
             max_line: max_line.max(1),
         }
     }
@@ -112,27 +217,47 @@ impl LineReader {
         let line_start = self.start;
         self.start = newline + 1;
         self.scanned = self.start;
-        if let Some(dropped) = self.discarding.take() {
-            return Some(Frame::Oversized {
-                len: dropped + (newline - line_start),
-            });
-        }
-        if newline - line_start > self.max_line {
-            return Some(Frame::Oversized {
-                len: newline - line_start,
-            });
+        if self.discarding.is_some() || newline - line_start > self.max_line {
+            return Some(self.oversized(line_start, newline));
         }
         Some(Frame::Line(strip_cr(&self.buf[line_start..newline])))
     }
 
-    /// Drops the partial line once it passes the cap, remembering only its length.
+    /// Drops the partial line once it passes the cap, remembering its length and ends.
     fn check_length(&mut self) {
         let pending = self.end - self.start;
         if pending > self.max_line || (self.discarding.is_some() && pending > 0) {
-            *self.discarding.get_or_insert(0) += pending;
+            self.discard(self.start, self.end);
             self.start = self.end;
             self.scanned = self.end;
         }
+    }
+
+    /// Counts `buf[from..to]` as part of the oversized line, keeping its head and tail.
+    fn discard(&mut self, from: usize, to: usize) {
+        let chunk = &self.buf[from..to];
+        if self.discarding.is_none() {
+            self.kept_head.clear();
+            self.kept_tail.clear();
+        }
+        let room = OVERSIZED_KEPT_BYTES - self.kept_head.len();
+        self.kept_head
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let tail = &mut self.kept_tail;
+        tail.extend_from_slice(&chunk[chunk.len().saturating_sub(OVERSIZED_KEPT_BYTES)..]);
+        tail.drain(..tail.len().saturating_sub(OVERSIZED_KEPT_BYTES));
+        *self.discarding.get_or_insert(0) += to - from;
+    }
+
+    /// The oversized line ending with `buf[from..to]`.
+    fn oversized(&mut self, from: usize, to: usize) -> Frame<'_> {
+        self.discard(from, to);
+        let len = self.discarding.take().unwrap_or(0);
+        Frame::Oversized(Oversized {
+            len,
+            head: &self.kept_head,
+            tail: &self.kept_tail,
+        })
     }
 
     /// At end of input: the last line if it had no newline.
@@ -140,10 +265,8 @@ impl LineReader {
         let line_start = self.start;
         self.start = self.end;
         self.scanned = self.end;
-        if let Some(dropped) = self.discarding.take() {
-            return Some(Frame::Oversized {
-                len: dropped + (self.end - line_start),
-            });
+        if self.discarding.is_some() || self.end - line_start > self.max_line {
+            return Some(self.oversized(line_start, self.end));
         }
         (self.end > line_start).then(|| Frame::Line(strip_cr(&self.buf[line_start..self.end])))
     }
@@ -212,7 +335,7 @@ fn encode_unchecked<B: Serialize + ?Sized>(
     Ok(())
 }
 
-fn write_u64(out: &mut Vec<u8>, mut value: u64) {
+pub(crate) fn write_u64(out: &mut Vec<u8>, mut value: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -236,7 +359,7 @@ mod tests {
         while let Some(frame) = reader.next_frame() {
             seen.push(match frame {
                 Frame::Line(l) => String::from_utf8_lossy(l).into_owned(),
-                Frame::Oversized { len } => format!("<oversized {len}>"),
+                Frame::Oversized(o) => format!("<oversized {}>", o.len),
             });
         }
         seen
@@ -271,6 +394,88 @@ mod tests {
         assert_eq!(frames(&mut r), ["<oversized 5015>", "after"]);
         feed(&mut r, b"0123456789ABCDEF\n");
         assert_eq!(frames(&mut r), ["<oversized 16>"]);
+    }
+
+    /// The head and tail of an oversized line survive its discarding, across reads, and
+    /// give its envelope; `msg_id` is found after the payload, as Maelstrom's clients put it.
+    #[test]
+    fn oversized_lines_keep_their_ends_and_their_envelope() {
+        let mut r = LineReader::new(64);
+        let big = "x".repeat(3 * OVERSIZED_KEPT_BYTES);
+        let line = format!(
+            r#"{{"src":"c4","dest":"n1","body":{{"type":"write","value":"{big}","msg_id":77}}}}"#
+        );
+        for chunk in line.as_bytes().chunks(1000) {
+            feed(&mut r, chunk);
+            assert_eq!(r.next_frame(), None);
+        }
+        feed(
+            &mut r, b"
+",
+        );
+        let Some(Frame::Oversized(o)) = r.next_frame() else {
+            panic!("no oversized frame")
+        };
+        assert_eq!(o.len, line.len());
+        assert!(
+            o.head == &line.as_bytes()[..OVERSIZED_KEPT_BYTES],
+            "the head"
+        );
+        let tail = &line.as_bytes()[line.len() - OVERSIZED_KEPT_BYTES..];
+        assert!(o.tail == tail, "the tail");
+        let envelope = o.envelope();
+        assert_eq!(envelope.src.as_deref(), Some("c4"));
+        assert_eq!(envelope.dest.as_deref(), Some("n1"));
+        assert_eq!(envelope.msg_id, Some(77));
+        assert!(!envelope.is_reply);
+    }
+
+    /// One row per oversized line: what its envelope yields.
+    #[test]
+    fn oversized_envelopes_table() {
+        let rows: [(&str, Option<&str>, Option<u64>, bool); 5] = [
+            (
+                r#"{"src":"c1","dest":"n1","body":{"msg_id":3,"v":"aaaaaaaaaaaaaaaaaaaaaaa"}}"#,
+                Some("c1"),
+                Some(3),
+                false,
+            ),
+            (
+                r#"{ "src" : "c2" ,"body":{"in_reply_to":4,"v":"aaaaaaaaaaaaaaaaaaaaaaa"}}"#,
+                Some("c2"),
+                None,
+                true,
+            ),
+            (
+                r#"{"v":"\"src\":\"c9\"","src":"c3","body":{"msg_id":12345678901234567890123}}"#,
+                Some("c3"),
+                None,
+                false,
+            ),
+            (
+                r#"no json at all, just a very long line of text that goes on"#,
+                None,
+                None,
+                false,
+            ),
+            (
+                r#"{"src":"c\u0031","body":{"msg_id":1}} trailing text that is long enough"#,
+                Some("c1"),
+                Some(1),
+                false,
+            ),
+        ];
+        for (line, src, msg_id, is_reply) in rows {
+            let mut r = LineReader::new(16);
+            feed(&mut r, format!("{line}\n").as_bytes());
+            let Some(Frame::Oversized(o)) = r.next_frame() else {
+                panic!("{line}: not oversized")
+            };
+            let envelope = o.envelope();
+            assert_eq!(envelope.src.as_deref(), src, "{line}");
+            assert_eq!(envelope.msg_id, msg_id, "{line}");
+            assert_eq!(envelope.is_reply, is_reply, "{line}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::codec;
 use crate::error::{Error, ErrorCode};
 use crate::handler::Handler;
 use crate::message::{Message, ReplyTo};
+use crate::rng::Rng;
 use crate::rpc::{Lookup, RpcId, RpcTable};
 use crate::time::{Duration, Instant};
 use crate::timer::{TimerKey, TimerWheel};
@@ -44,10 +45,13 @@ pub(crate) struct Core<H: Handler> {
     pub(crate) out: Vec<u8>,
     pub(crate) rpcs: RpcTable<Continuation<H>>,
     pub(crate) timers: TimerWheel<Due<H::Timer>>,
+    /// The handler's generator ([`Ctx::rng`]) and the seed it started from.
+    pub(crate) rng: Rng,
+    pub(crate) seed: u64,
 }
 
 impl<H: Handler> Core<H> {
-    pub(crate) fn new() -> Core<H> {
+    pub(crate) fn new(seed: u64) -> Core<H> {
         Core {
             now: Instant::ZERO,
             node_id: String::new(),
@@ -56,6 +60,8 @@ impl<H: Handler> Core<H> {
             out: Vec::with_capacity(64 << 10),
             rpcs: RpcTable::new(),
             timers: TimerWheel::new(Instant::ZERO),
+            rng: Rng::new(seed),
+            seed,
         }
     }
 
@@ -184,6 +190,49 @@ impl<'a, H: Handler> Ctx<'a, H> {
         let result = core.emit(&src, dest, body, Some(msg_id), None);
         core.node_id = src;
         result
+    }
+
+    /// Sends `body` to every peer ([`Ctx::peers`]), in their order, each copy with its own
+    /// `msg_id`. This is the loop `for p in ctx.peers() { ctx.send(p, body) }`, which does
+    /// not compile (`peers` borrows the context that `send` needs mutably).
+    ///
+    /// ```
+    /// use maelstrom_loop::{Ctx, Error, Handler, Instant, Message, Node};
+    ///
+    /// struct Flood;
+    ///
+    /// impl Handler for Flood {
+    ///     type Timer = ();
+    ///     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+    ///         let value: u64 = msg.field("message")?;
+    ///         ctx.send_to_peers(&serde_json::json!({"type": "gossip", "message": value}))
+    ///     }
+    /// }
+    ///
+    /// let mut node = Node::new(Flood);
+    /// node.handle_line(Instant::ZERO, br#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1","n2","n3"]}}"#);
+    /// node.clear_output();
+    /// node.handle_line(Instant::ZERO, br#"{"src":"c1","dest":"n1","body":{"type":"flood","message":7}}"#);
+    /// let out = String::from_utf8(node.output().to_vec()).unwrap();
+    /// let dests: Vec<&str> = out.lines().map(|l| if l.contains(r#""dest":"n2""#) { "n2" } else { "n3" }).collect();
+    /// assert_eq!(dests, ["n2", "n3"]);
+    /// ```
+    ///
+    /// # Errors
+    /// Code 13 if the body does not serialise to a JSON object; nothing is sent.
+    pub fn send_to_peers<B: Serialize + ?Sized>(&mut self, body: &B) -> Result<(), Error> {
+        let peers = std::mem::take(&mut self.core.peers);
+        let result = peers.iter().try_for_each(|peer| self.send(peer, body));
+        self.core.peers = peers;
+        result
+    }
+
+    /// The node's seeded random generator. Under the mio driver its seed comes from the clock
+    /// at start (and is written to the record, see [`run`](crate::run)); under replay and in
+    /// the simulator it is fixed, so a handler that draws its randomness here replays
+    /// exactly. See the crate docs on determinism.
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.core.rng
     }
 
     /// Whether a Maelstrom client has stopped waiting for the answer to `to` (see

@@ -7,14 +7,19 @@
 //! [`FLUSH_THRESHOLD_BYTES`], so memory stays bounded however fast input arrives.
 //!
 //! When stdin cannot be polled (a regular file, `/dev/null`, a terminal), the driver falls back
-//! to blocking reads, so `node < trace.jsonl` replays a recorded session; timers then fire
-//! only between reads. At end of input the last unterminated line is handled, the output is
-//! flushed, and [`run`] returns.
+//! to blocking reads, so `node < input.jsonl` feeds a node a file; timers then fire only
+//! between reads (an exact replay is `MAELSTROM_REPLAY`, below). At end of input the last
+//! unterminated line is handled, the output is flushed, and [`run`] returns.
+//!
+//! With `MAELSTROM_RECORD=DIR` the driver also writes the node's record (the `recording`
+//! submodule); with `MAELSTROM_REPLAY=FILE` it reads no stdin and replays the record instead
+//! ([`replay`](crate::replay())).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 
 use mio::unix::pipe::Receiver;
 use mio::{Events, Interest, Poll, Token};
@@ -23,31 +28,59 @@ use crate::codec::{Frame, LineReader};
 use crate::handler::Handler;
 use crate::logging;
 use crate::node::Node;
+use crate::record::{RECORD_ENV, REPLAY_ENV};
+use crate::rng::Rng;
 use crate::time::Instant;
+
+mod recording;
+
+use recording::RecordFile;
 
 /// Output is written as soon as it passes this many bytes, even mid-turn: large enough to
 /// batch, below the 64 KiB pipe buffer so a write does not stall on a full pipe.
 pub const FLUSH_THRESHOLD_BYTES: usize = 32 << 10;
+
+/// The record's buffer is written once it passes this many bytes, even mid-turn.
+const RECORD_FLUSH_BYTES: usize = 256 << 10;
 
 const STDIN: Token = Token(0);
 
 /// Runs `handler` as a Maelstrom node on stdin/stdout until stdin closes, logging to stderr
 /// at the level in `MAELSTROM_LOG` (see [`init_logging`](crate::init_logging)).
 ///
+/// [`Ctx::rng`](crate::Ctx::rng) is seeded from the clock. Two environment variables change
+/// what `run` does (see the [`record`](crate::record) format):
+///
+/// - `MAELSTROM_RECORD=DIR`: also write the node's record to `DIR/<node id>.jsonl` (named
+///   `pid-<process id>.jsonl` until `init`);
+/// - `MAELSTROM_REPLAY=FILE`: read no stdin; replay the record in `FILE` through the core
+///   on this thread, with its clock and seed, write the node's output to stdout and compare
+///   it with the recorded output. `run` returns `Ok` when every line matches; otherwise it
+///   prints the first divergence (event, time, recorded and replayed line) to stderr and
+///   exits the process with status 1.
+///
 /// # Errors
-/// Only I/O failures of stdin, stdout or the poller (such as stdout closed by Maelstrom).
-/// Bad input is handled inside the node and never ends the loop.
+/// Only I/O failures of stdin, stdout or the poller (such as stdout closed by Maelstrom), or
+/// an unreadable record to replay. Bad input is handled inside the node and never ends the
+/// loop; a record that cannot be written is logged and dropped.
 pub fn run<H: Handler>(handler: H) -> io::Result<()> {
     logging::init_logging();
+    if let Some(path) = std::env::var_os(REPLAY_ENV) {
+        log::info!("replaying {}", Path::new(&path).display());
+        return crate::replay::replay_main(Path::new(&path), handler);
+    }
     log::info!("maelstrom-loop {} node starting", env!("CARGO_PKG_VERSION"));
     let stdin = io::stdin().as_fd().try_clone_to_owned()?;
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    let epoch = std::time::Instant::now();
+    let (seed, start_unix_us) = clock_seed();
     let mut driver = Driver {
-        node: Node::new(handler),
-        reader: LineReader::default(),
+        node: Node::with_seed(handler, seed),
+        reader: LineReader::new(H::MAX_LINE_BYTES),
         stdout,
-        epoch: std::time::Instant::now(),
+        epoch,
         hung_up: false,
+        record: open_record(seed, start_unix_us),
     };
     let pollable = File::from(stdin.try_clone()?)
         .metadata()
@@ -63,6 +96,33 @@ pub fn run<H: Handler>(handler: H) -> io::Result<()> {
     result
 }
 
+/// A seed for the node's generator from the clock and process id, and the start time in
+/// microseconds since the Unix epoch.
+fn clock_seed() -> (u64, u64) {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let start_unix_us = u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX);
+    // Truncating the nanoseconds keeps their fast-moving low bits, which is what a seed wants.
+    let mixed = (since_epoch.as_nanos() as u64) ^ (u64::from(std::process::id()) << 40);
+    (Rng::new(mixed).next_u64(), start_unix_us)
+}
+
+/// The record file, when `MAELSTROM_RECORD` names a directory and it can be created.
+fn open_record(seed: u64, start_unix_us: u64) -> Option<RecordFile> {
+    let dir = std::env::var_os(RECORD_ENV)?;
+    match RecordFile::create(Path::new(&dir), seed, start_unix_us) {
+        Ok(record) => {
+            log::info!("recording to {}", record.path().display());
+            Some(record)
+        }
+        Err(e) => {
+            log::error!("cannot record to {}: {e}", Path::new(&dir).display());
+            None
+        }
+    }
+}
+
 struct Driver<H: Handler> {
     node: Node<H>,
     reader: LineReader,
@@ -70,6 +130,8 @@ struct Driver<H: Handler> {
     epoch: std::time::Instant,
     /// The poller reported the writer gone: no further edge will come, so read to EOF.
     hung_up: bool,
+    /// Where the record goes, when recording.
+    record: Option<RecordFile>,
 }
 
 /// What one read attempt found.
@@ -111,7 +173,7 @@ impl<H: Handler> Driver<H> {
     ) -> io::Result<()> {
         loop {
             let eof = self.read_until_blocked(stdin)?;
-            self.node.handle_timeout(self.now());
+            self.handle_timeout(self.now());
             if eof {
                 return self.finish();
             }
@@ -151,7 +213,7 @@ impl<H: Handler> Driver<H> {
                 ReadOutcome::Eof => return self.finish(),
                 ReadOutcome::WouldBlock => {}
             }
-            self.node.handle_timeout(self.now());
+            self.handle_timeout(self.now());
             self.flush()?;
         }
     }
@@ -179,26 +241,45 @@ impl<H: Handler> Driver<H> {
     fn handle_frames(&mut self) -> io::Result<()> {
         let now = self.now();
         while let Some(frame) = self.reader.next_frame() {
-            match frame {
-                Frame::Line(line) => self.node.handle_line(now, line),
-                Frame::Oversized { len } => self.node.handle_oversized(now, len),
-            }
-            if self.node.output().len() >= FLUSH_THRESHOLD_BYTES {
+            handle_frame(&mut self.node, self.record.as_mut(), now, frame);
+            let recorded = self.record.as_ref().map_or(0, RecordFile::buffered);
+            if self.node.output().len() >= FLUSH_THRESHOLD_BYTES || recorded >= RECORD_FLUSH_BYTES {
                 self.flush()?;
             }
         }
         Ok(())
     }
 
+    /// Fires due timers, recording the turn when something was due.
+    fn handle_timeout(&mut self, now: Instant) {
+        let due = self.node.next_deadline().is_some_and(|at| at <= now);
+        let mark = self.node.output().len();
+        self.node.handle_timeout(now);
+        if let (true, Some(record)) = (due, &mut self.record) {
+            record.timeout(now, &self.node.output()[mark..]);
+        }
+    }
+
+    /// Renames the record after the node's id once `init` has told it (after the output
+    /// was written: a rename can wait on the file system, `init_ok` should not).
+    fn name_record(&mut self) {
+        let Some(record) = self.record.as_mut().filter(|r| r.unnamed()) else {
+            return;
+        };
+        if let Some(id) = self.node.node_id() {
+            if let Err(e) = record.name(id) {
+                log::error!("cannot rename the record after {id}: {e}");
+            }
+        }
+    }
+
     /// End of input: the last unterminated line, due timers, then everything written.
     fn finish(&mut self) -> io::Result<()> {
         let now = self.now();
-        match self.reader.finish() {
-            Some(Frame::Line(line)) => self.node.handle_line(now, line),
-            Some(Frame::Oversized { len }) => self.node.handle_oversized(now, len),
-            None => {}
+        if let Some(frame) = self.reader.finish() {
+            handle_frame(&mut self.node, self.record.as_mut(), now, frame);
         }
-        self.node.handle_timeout(now);
+        self.handle_timeout(now);
         self.flush()
     }
 
@@ -216,6 +297,40 @@ impl<H: Handler> Driver<H> {
             }
         }
         self.node.clear_output();
+        self.name_record();
+        if let Some(record) = &mut self.record {
+            if let Err(e) = record.flush() {
+                log::error!(
+                    "cannot write the record {}: {e}; recording stops",
+                    record.path().display()
+                );
+                self.record = None;
+            }
+        }
         Ok(())
+    }
+}
+
+/// Hands one frame to the node, and the frame and what it wrote to the record.
+fn handle_frame<H: Handler>(
+    node: &mut Node<H>,
+    record: Option<&mut RecordFile>,
+    now: Instant,
+    frame: Frame<'_>,
+) {
+    let mark = node.output().len();
+    match frame {
+        Frame::Line(line) => {
+            node.handle_line(now, line);
+            if let Some(record) = record {
+                record.input(now, line, &node.output()[mark..]);
+            }
+        }
+        Frame::Oversized(line) => {
+            node.handle_oversized(now, &line);
+            if let Some(record) = record {
+                record.oversized(now, &line, &node.output()[mark..]);
+            }
+        }
     }
 }

@@ -40,6 +40,12 @@ pub trait Handler: Sized + 'static {
     /// you know your clients wait longer.
     const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
+    /// The longest input line [`run`](crate::run) accepts, in bytes; 64 MiB unless a node
+    /// sets its own. A longer line is discarded as it streams in, never buffered whole, and
+    /// answered with error 12 (malformed-request) naming the cap, when its `src` and
+    /// `msg_id` can be read from its first or last few KiB.
+    const MAX_LINE_BYTES: usize = crate::codec::MAX_LINE_BYTES;
+
     /// Called once, after `init` was recorded and answered with `init_ok`.
     /// [`Ctx::node_id`], [`Ctx::node_ids`] and [`Ctx::peers`] are set by then; this is
     /// where periodic timers are usually started.

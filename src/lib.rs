@@ -100,12 +100,34 @@
 //! (an unknown type then becomes error 10 by itself), but serde buffers such bodies, so
 //! borrowed `RawValue` fields do not work inside them.
 //!
+//! # Determinism: record, replay, and what breaks them
+//!
+//! A node is a function of its input lines, the times they arrived and its timer turns, so
+//! a run can be recorded and replayed exactly. Start any node with `MAELSTROM_RECORD=DIR` and
+//! it writes `DIR/<node id>.jsonl` (see [`record`]); start the same binary with
+//! `MAELSTROM_REPLAY=FILE` and [`run`] feeds the recorded events to the core on one thread,
+//! with the recorded clock, and checks every output line ([`replay()`] does the same in a
+//! test). The simulator writes each node's record in the same format.
+//!
+//! That holds as long as the handler's behaviour depends only on what the core gives it:
+//!
+//! - **Randomness**: draw it from [`Ctx::rng`], seeded per node and written to the record;
+//!   never from an unseeded generator or the address of an allocation.
+//! - **Time**: read [`Ctx::now`], never `std::time::Instant::now` or `SystemTime`.
+//! - **Iteration order**: a `HashMap` or `HashSet` with the default hasher iterates in a
+//!   different order in every process. Iterating one to decide what to send (or in which
+//!   order) changes the output; use a `BTreeMap`, a `Vec`, or sort first. Lookups are fine.
+//! - **Threads and outside state**: a thread, a file, an environment variable or a socket
+//!   the handler reads by itself is not in the record. Keep all input flowing through
+//!   messages.
+//!
 //! # Where to read next
 //!
 //! [`Handler`] and [`Ctx`] are the whole API a node uses; [`Message`] reads input raw or typed;
 //! [`Error`] and [`ErrorCode`] are Maelstrom's errors; [`Node`] documents the driving
 //! contract; [`kv`] talks to Maelstrom's services; [`gossip`] delivers a node's own updates
-//! to every peer, acknowledged; [`sim`] runs clusters deterministically. The `examples/`
+//! to every peer, acknowledged; [`sim`] runs clusters deterministically; [`record`] and
+//! [`replay()`] record a real run and replay it exactly. The `examples/`
 //! folder has one real node per Maelstrom workload. Logging goes to stderr at the level in
 //! `MAELSTROM_LOG` ([`init_logging`]).
 #![doc(test(attr(deny(warnings))))]
@@ -120,12 +142,17 @@ pub mod kv;
 mod logging;
 mod message;
 mod node;
+pub mod record;
+mod replay;
+mod rng;
 mod rpc;
 pub mod sim;
 mod time;
 mod timer;
 
-pub use codec::{Frame, LineReader, MAX_LINE_BYTES};
+pub use codec::{
+    Frame, LineReader, Oversized, OversizedEnvelope, MAX_LINE_BYTES, OVERSIZED_KEPT_BYTES,
+};
 pub use context::{Ctx, TimerId};
 pub use driver::{run, FLUSH_THRESHOLD_BYTES};
 pub use error::{Error, ErrorCode};
@@ -133,6 +160,8 @@ pub use handler::Handler;
 pub use logging::{init_logging, parse_level, LOG_ENV};
 pub use message::{Message, Origin, ReplyTo, MAX_NESTING};
 pub use node::Node;
+pub use replay::{replay, replay_from, Divergence, ReplayReport};
+pub use rng::Rng;
 pub use rpc::{RpcId, MAX_PENDING_RPCS};
 pub use time::{Duration, Instant};
 

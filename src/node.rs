@@ -15,6 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::Deserialize;
 
+use crate::codec::Oversized;
 use crate::context::{Continuation, Core, Ctx, Due};
 use crate::error::Error;
 use crate::handler::Handler;
@@ -47,13 +48,23 @@ struct InitBody {
 }
 
 impl<H: Handler> Node<H> {
-    /// A node that has not seen `init` yet.
+    /// A node that has not seen `init` yet, with [`Ctx::rng`] seeded with 0.
     pub fn new(handler: H) -> Node<H> {
+        Node::with_seed(handler, 0)
+    }
+
+    /// A node that has not seen `init` yet, whose [`Ctx::rng`] starts from `seed`.
+    pub fn with_seed(handler: H, seed: u64) -> Node<H> {
         Node {
             handler,
-            core: Core::new(),
+            core: Core::new(seed),
             initialised: false,
         }
+    }
+
+    /// The seed [`Ctx::rng`] started from.
+    pub fn seed(&self) -> u64 {
+        self.core.seed
     }
 
     /// Handles one input line (without its newline). Bad input is logged and, where the
@@ -76,10 +87,27 @@ impl<H: Handler> Node<H> {
         }
     }
 
-    /// Reports a line that was dropped for exceeding the length cap.
-    pub fn handle_oversized(&mut self, now: Instant, len: usize) {
+    /// Handles a line that was dropped for exceeding the length cap
+    /// ([`Handler::MAX_LINE_BYTES`]): answers it with error 12 naming the cap when its
+    /// envelope gives a sender and a `msg_id` ([`Oversized::envelope`]), else logs it.
+    pub fn handle_oversized(&mut self, now: Instant, line: &Oversized<'_>) {
         self.advance(now);
-        log::warn!("dropped an input line of {len} bytes: longer than the cap");
+        let envelope = line.envelope();
+        let reason = format!(
+            "dropped an input line of {} bytes: longer than the cap of {} bytes \
+             (Handler::MAX_LINE_BYTES)",
+            line.len,
+            H::MAX_LINE_BYTES
+        );
+        match (&envelope.src, envelope.msg_id, envelope.is_reply) {
+            (Some(src), Some(msg_id), false) => {
+                log::warn!("{reason}; answering {src} msg_id {msg_id}");
+                let ours = self.our_id_or(envelope.dest.as_deref().unwrap_or(""));
+                self.core
+                    .emit_error(&ours, src, msg_id, &Error::malformed(reason));
+            }
+            _ => log::warn!("{reason}; no sender and msg_id to answer"),
+        }
     }
 
     /// Fires every timer and RPC deadline due at `now`, in deadline order.

@@ -21,6 +21,7 @@ struct Probe {
 
 impl Handler for Probe {
     type Timer = Tick;
+    const MAX_LINE_BYTES: usize = 1_000;
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
         self.counter += 1;
@@ -69,6 +70,11 @@ impl Handler for Probe {
                     }
                 }
                 Ok(())
+            }
+            "flood" => ctx.send_to_peers(&json!({"type": "gossip", "n": self.counter})),
+            "roll" => {
+                let value = ctx.rng().below(1_000_000);
+                ctx.reply(msg, &json!({"type": "roll_ok", "value": value}))
             }
             _ => Err(Error::not_supported("probe")),
         }
@@ -326,4 +332,99 @@ fn a_deferred_answer_to_a_client_that_gave_up_is_dropped_and_a_node_still_gets_i
             "c1 waited 4.5 s and is dropped; c3 waited 4.499 s (error replies: {as_error})"
         );
     }
+}
+
+/// Initialises a node with the given seed as n1 of n1, n2, n3.
+fn node_of_three(seed: u64) -> Node<Probe> {
+    let mut node = Node::with_seed(Probe::default(), seed);
+    let init =
+        json!({"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n2", "n1", "n3"]});
+    node.handle_line(ms(0), &line("c0", init));
+    assert_eq!(take(&mut node).len(), 1, "init_ok");
+    node
+}
+
+/// `send_to_peers` sends one copy to every peer, in `peers()` order, each with its own
+/// msg_id, and none to the node itself.
+#[test]
+fn send_to_peers_sends_one_copy_to_each_peer() {
+    let mut node = node_of_three(0);
+    node.handle_line(ms(1), &line("c1", json!({"type": "flood", "msg_id": 5})));
+    let out = take(&mut node);
+    let dests: Vec<&str> = out.iter().map(|m| m["dest"].as_str().unwrap()).collect();
+    assert_eq!(dests, ["n2", "n3"]);
+    assert!(out
+        .iter()
+        .all(|m| m["body"]["type"] == "gossip" && m["src"] == "n1"));
+    assert_ne!(out[0]["body"]["msg_id"], out[1]["body"]["msg_id"]);
+}
+
+/// `ctx.rng()` is the node's seeded generator: the same seed draws the same numbers, another
+/// seed others, and `Node::new` is seed 0.
+#[test]
+fn ctx_rng_draws_from_the_nodes_seed() {
+    let rolls = |mut node: Node<Probe>| -> Vec<Value> {
+        (0..4)
+            .map(|i| {
+                node.handle_line(
+                    ms(1),
+                    &line("c1", json!({"type": "roll", "msg_id": 10 + i})),
+                );
+                take(&mut node)[0]["body"]["value"].clone()
+            })
+            .collect()
+    };
+    assert_eq!(node_of_three(0).seed(), 0);
+    assert_eq!(rolls(node_of_three(7)), rolls(node_of_three(7)));
+    assert_ne!(rolls(node_of_three(7)), rolls(node_of_three(8)));
+    let mut fresh = Node::new(Probe::default());
+    assert_eq!(fresh.seed(), 0);
+    let init =
+        json!({"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n2", "n1", "n3"]});
+    fresh.handle_line(ms(0), &line("c0", init));
+    take(&mut fresh);
+    assert_eq!(rolls(fresh), rolls(node_of_three(0)));
+}
+
+/// A line over the handler's own cap is answered with error 12 naming that cap, when its
+/// kept ends give a sender and a msg_id; a reply over the cap, or one with no msg_id, is not.
+#[test]
+fn an_oversized_request_is_answered_with_the_handlers_cap() {
+    let mut node = node();
+    let request = maelstrom_loop::Oversized {
+        len: 5_000,
+        head: br#"{"src":"c1","dest":"n1","body":{"type":"put","value":"xxxx"#,
+        tail: br#"xxxx","msg_id":9}}"#,
+    };
+    node.handle_oversized(ms(1), &request);
+    let out = take(&mut node);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let body = &out[0]["body"];
+    assert_eq!(
+        (&out[0]["src"], &out[0]["dest"]),
+        (&json!("n1"), &json!("c1"))
+    );
+    assert_eq!(
+        (&body["code"], &body["in_reply_to"]),
+        (&json!(12), &json!(9))
+    );
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("5000 bytes") && text.contains("cap of 1000 bytes"),
+        "{text}"
+    );
+    let reply = maelstrom_loop::Oversized {
+        tail: br#"xxxx","in_reply_to":9}}"#,
+        ..request
+    };
+    node.handle_oversized(ms(2), &reply);
+    let anonymous = maelstrom_loop::Oversized {
+        tail: br#"xxxx"}}"#,
+        ..request
+    };
+    node.handle_oversized(ms(3), &anonymous);
+    assert!(
+        take(&mut node).is_empty(),
+        "no answer to a reply or without msg_id"
+    );
 }

@@ -104,18 +104,38 @@ fn requests_before_init_get_error_11_and_init_still_works_after() {
     assert_eq!(node.recv()["body"]["type"], "init_ok");
 }
 
+/// A line over the 64 MiB cap, `msg_id` after its payload as Maelstrom's clients write it,
+/// is answered with error 12 naming the cap, and the node answers the next request: a 16 MiB
+/// echo, just over the old 16 MiB cap with its envelope.
 #[test]
-fn a_20_mb_line_is_dropped_and_a_4_mb_echo_is_answered() {
+fn a_line_over_the_cap_gets_error_12_and_the_next_request_is_answered() {
     let mut node = Proc::init("echo", "n1", &["n1"]);
-    let mut huge = br#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":5,"echo":""#.to_vec();
-    huge.extend(vec![b'x'; 20 << 20]);
-    huge.extend_from_slice(b"\"}}\n");
+    let mut huge = br#"{"src":"c1","dest":"n1","body":{"type":"echo","echo":""#.to_vec();
+    huge.extend(vec![b'x'; 65 << 20]);
+    huge.extend_from_slice(b"\",\"msg_id\":5}}\n");
     node.send_raw(&huge);
-    let big = "y".repeat(4 << 20);
+    let reply = node.recv();
+    let body = &reply["body"];
+    assert_eq!(
+        (&body["type"], &body["code"], &body["in_reply_to"]),
+        (&json!("error"), &json!(12), &json!(5)),
+        "{reply}"
+    );
+    let text = body["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&(64u64 << 20).to_string()),
+        "names the cap: {text}"
+    );
+    assert_eq!(
+        (&reply["src"], &reply["dest"]),
+        (&json!("n1"), &json!("c1"))
+    );
+    let big = "y".repeat(16 << 20);
     let reply = node.request("n1", json!({"type": "echo", "echo": big}));
-    assert_eq!(reply["echo"].as_str().map(str::len), Some(4 << 20));
-    let (status, _, stderr) = node.finish();
-    assert!(status.success());
+    assert_eq!(reply["echo"].as_str().map(str::len), Some(16 << 20));
+    let (status, rest, stderr) = node.finish();
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
     assert!(stderr.contains("longer than the cap"), "{stderr}");
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use maelstrom_loop::sim::nemesis::Grudge;
 use maelstrom_loop::sim::{ClientMessage, Cluster, ClusterConfig, Latency, NetConfig};
-use maelstrom_loop::{Ctx, Duration, Error, Handler, Instant, Message, Node};
+use maelstrom_loop::{record, replay_from, Ctx, Duration, Error, Handler, Instant, Message};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -711,10 +711,10 @@ fn garbage_and_unknown_destinations_are_protocol_errors() {
 
 // ---- Trace and replay -------------------------------------------------------------------
 
-/// A node's recorded input, fed to a fresh node of the same handler, makes it write exactly
-/// what the simulated node wrote (as recorded in the trace).
+/// A node's record, replayed through a fresh node of the same handler (`replay_from`), makes
+/// it write exactly what the simulated node wrote, which is what the trace says it sent.
 #[test]
-fn node_input_replays_to_the_same_output() {
+fn a_node_record_replays_to_the_same_output() {
     let mut config = ClusterConfig::new(2, SEED);
     config.trace = true;
     config.net.latency = Latency::Fixed(Duration::from_millis(3));
@@ -727,9 +727,7 @@ fn node_input_replays_to_the_same_output() {
     }
     cluster.send_client("c1", "n1", &json!({"type": "bogus", "msg_id": 99}));
     cluster.run_until(cluster.now() + Duration::from_millis(10), &mut out);
-    let input = cluster.node_input("n1");
-    assert_eq!(input.len(), 8, "init, six echoes, one bogus request");
-    assert!(input[0].contains(r#""type":"init""#));
+    let record = cluster.node_record("n1").unwrap().to_vec();
 
     let mut trace = Vec::new();
     cluster.write_trace(&mut trace).unwrap();
@@ -742,23 +740,23 @@ fn node_input_replays_to_the_same_output() {
         .collect();
     assert_eq!(written_in_sim.len(), 8, "init_ok, six echo_ok, one error");
 
-    let mut fresh = Node::new(echo::Echo);
-    for line in &input {
-        fresh.handle_line(Instant::ZERO, line.as_bytes());
-    }
-    let replayed: Vec<Value> = String::from_utf8(fresh.output().to_vec())
+    let mut written = Vec::new();
+    let report = replay_from(&record[..], echo::Echo, &mut written).unwrap();
+    assert!(report.is_identical(), "{:?}", report.divergence);
+    assert_eq!((report.inputs, report.outputs_matched), (8, 8));
+    let replayed: Vec<Value> = String::from_utf8(written)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(replayed, written_in_sim);
-    assert!(cluster.node_input("n7").is_empty());
+    assert!(cluster.node_record("n7").is_none());
 }
 
-/// The same recorded input, piped into the real echo binary (`cargo test` builds the
-/// examples), makes it print what the simulated node wrote.
+/// The same record, handed to the real echo binary with `MAELSTROM_REPLAY` (`cargo test`
+/// builds the examples), makes it print byte for byte what the simulated node wrote.
 #[test]
-fn node_input_replays_through_the_real_binary() {
+fn a_node_record_replays_through_the_real_binary() {
     let Some(binary) = example_binary("echo") else {
         eprintln!("skipped: the echo example is not built (run the whole `cargo test`)");
         return;
@@ -772,19 +770,35 @@ fn node_input_replays_through_the_real_binary() {
         cluster.send_client("c1", "n0", &body);
     }
     cluster.run_until(Instant::from_millis(1), &mut out);
-    let input = cluster.node_input("n0").join("\n") + "\n";
-    let stdout = run_with_input(&binary, &input);
+    let record = cluster.node_record("n0").unwrap();
+    let path = std::env::temp_dir().join(format!("sim-engine-n0-{}.jsonl", std::process::id()));
+    std::fs::write(&path, record).unwrap();
+    let stdout = replay_binary(&binary, &path);
+    let _ = std::fs::remove_file(&path);
+    let recorded: String = String::from_utf8_lossy(record)
+        .lines()
+        .skip(1)
+        .filter_map(|line| match record::parse_event(line) {
+            Ok(record::Event::Output { line, .. }) => Some(line + "\n"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stdout.lines().count(),
+        4,
+        "init_ok and three echo_ok: {stdout}"
+    );
+    assert_eq!(stdout, recorded);
     let printed: Vec<Value> = stdout
         .lines()
+        .skip(1)
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     let expected: Vec<Value> = out
         .iter()
         .map(|msg| json!({"src": msg.src, "dest": msg.dest, "body": msg.body}))
         .collect();
-    assert_eq!(printed.len(), 4, "init_ok and three echo_ok: {stdout}");
-    assert_eq!(printed[0]["body"]["type"], "init_ok");
-    assert_eq!(printed[1..], expected[..]);
+    assert_eq!(printed, expected);
 }
 
 /// The built example `name`, next to this test binary's directory, if it exists.
@@ -794,27 +808,22 @@ fn example_binary(name: &str) -> Option<std::path::PathBuf> {
     path.exists().then_some(path)
 }
 
-/// Runs `binary` with `input` on stdin and returns its stdout, failing after 10 s.
-fn run_with_input(binary: &std::path::Path, input: &str) -> String {
-    use std::io::Write;
+/// Runs `binary` replaying `record` and returns its stdout, failing after 10 s or on a
+/// non-zero exit.
+fn replay_binary(binary: &std::path::Path, record: &std::path::Path) -> String {
     use std::process::{Command, Stdio};
     let mut child = Command::new(binary)
-        .stdin(Stdio::piped())
+        .env("MAELSTROM_REPLAY", record)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the example");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while child.try_wait().unwrap().is_none() {
         if std::time::Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("{} did not exit at end of input", binary.display());
+            panic!("{} did not finish its replay", binary.display());
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

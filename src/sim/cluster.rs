@@ -23,10 +23,10 @@ use serde_json::Value;
 
 use crate::handler::Handler;
 use crate::node::Node;
+use crate::rng::Rng;
 use crate::sim::nemesis::Grudge;
 use crate::sim::net::{NetConfig, Network};
 use crate::sim::queue::{Event, EventQueue};
-use crate::sim::rng::Rng;
 use crate::sim::services::Services;
 use crate::sim::trace::{Trace, TraceEvent};
 use crate::time::{Duration, Instant};
@@ -47,6 +47,8 @@ pub const MAX_PROTOCOL_ERRORS: usize = 100;
 /// Labels of the random streams forked from the master seed.
 const NET_STREAM: u64 = 1;
 const SERVICES_STREAM: u64 = 2;
+/// Node `i`'s seed for [`Ctx::rng`](crate::Ctx::rng) comes from stream `NODE_STREAMS + i`.
+const NODE_STREAMS: u64 = 1 << 32;
 
 /// How to build a [`Cluster`].
 #[derive(Clone, Debug, PartialEq)]
@@ -57,7 +59,7 @@ pub struct ClusterConfig {
     pub seed: u64,
     /// Latency and loss.
     pub net: NetConfig,
-    /// Whether to record the trace ([`Cluster::write_trace`], [`Cluster::node_input`]).
+    /// Whether to record the trace ([`Cluster::write_trace`], [`Cluster::node_record`]).
     pub trace: bool,
 }
 
@@ -160,7 +162,7 @@ impl<H: Handler> Cluster<H> {
         let mut cluster = Cluster {
             nodes: (0..config.node_count)
                 .map(|i| SimNode {
-                    node: Node::new(make_node(i)),
+                    node: Node::with_seed(make_node(i), node_seed(&mut master, i)),
                     timer_at: None,
                     init_answered: false,
                 })
@@ -177,10 +179,14 @@ impl<H: Handler> Cluster<H> {
             stats: NetStats::default(),
             protocol_errors: Vec::new(),
             errors_not_listed: 0,
-            trace: config.trace.then(|| Trace::new(config.node_count)),
+            trace: None,
             seed: config.seed,
             scratch: Vec::new(),
         };
+        if config.trace {
+            let seeds = cluster.nodes.iter().map(|sim| sim.node.seed());
+            cluster.trace = Some(Trace::new(seeds));
+        }
         for node in 0..config.node_count {
             cluster.schedule_init(node);
         }
@@ -366,13 +372,14 @@ impl<H: Handler> Cluster<H> {
         }
     }
 
-    /// The lines node `node_id` received, in order and exactly as delivered (`init` first),
-    /// to replay with `target/release/examples/NODE < file`. Empty when the trace is off or
-    /// there is no such node.
-    pub fn node_input(&self, node_id: &str) -> Vec<String> {
+    /// Node `node_id`'s record so far (when ClusterConfig::trace), in the format a real
+    /// node writes under `MAELSTROM_RECORD` (see [`crate::record`]), at virtual times:
+    /// `MAELSTROM_REPLAY=FILE target/release/examples/NODE` replays it exactly, and so does
+    /// [`replay`](crate::replay()). `None` when the trace is off or there is no such node.
+    pub fn node_record(&self, node_id: &str) -> Option<&[u8]> {
         match (&self.trace, self.node_index(node_id)) {
-            (Some(trace), Some(node)) => trace.node_input(node).to_vec(),
-            _ => Vec::new(),
+            (Some(trace), Some(node)) => Some(trace.node_record(node)),
+            _ => None,
         }
     }
 
@@ -434,7 +441,7 @@ impl<H: Handler> Cluster<H> {
         }
         self.record(TraceEvent::Deliver, line);
         if let Some(trace) = &mut self.trace {
-            trace.record_input(node, line);
+            trace.record_input(node, self.now, line);
         }
         self.nodes[node].node.handle_line(self.now, line.as_bytes());
         self.after_node_event(node, false, out);
@@ -450,6 +457,9 @@ impl<H: Handler> Cluster<H> {
         let due = sim.node.next_deadline().is_some_and(|at| at <= now);
         if due {
             sim.node.handle_timeout(now);
+            if let Some(trace) = &mut self.trace {
+                trace.record_timeout(node, now);
+            }
         }
         self.after_node_event(node, due, out);
     }
@@ -457,6 +467,9 @@ impl<H: Handler> Cluster<H> {
     /// Routes what the node wrote, then makes sure a timer event is queued for its next
     /// deadline.
     fn after_node_event(&mut self, node: usize, timed_out: bool, out: &mut Vec<ClientMessage>) {
+        if let Some(trace) = &mut self.trace {
+            trace.record_output(node, self.now, self.nodes[node].node.output());
+        }
         self.route_output(node, out);
         self.reschedule_timer(node, timed_out);
     }
@@ -488,4 +501,10 @@ impl<H: Handler> Cluster<H> {
             trace.record(self.now, event, line);
         }
     }
+}
+
+/// Node `index`'s seed for [`Ctx::rng`](crate::Ctx::rng): fixed by the master seed, and
+/// different for every node.
+fn node_seed(master: &mut Rng, index: usize) -> u64 {
+    master.fork(NODE_STREAMS + index as u64).next_u64()
 }

@@ -18,8 +18,8 @@
 //! - Maelstrom's protocol checks ([`Cluster::protocol_errors`]): a line that is not a message,
 //!   a message to an id that does not exist (a second `init_ok` to the init client, say), a
 //!   `src` that is not the node's own id;
-//! - a trace of every message ([`Cluster::write_trace`]) and each node's exact input
-//!   ([`Cluster::node_input`]).
+//! - a trace of every message ([`Cluster::write_trace`]) and each node's record
+//!   ([`Cluster::node_record`]).
 //!
 //! Time is virtual: an event queue ordered by (time, scheduling order) jumps from one event to
 //! the next, so a 20-second test runs as fast as the handlers can compute.
@@ -65,24 +65,28 @@
 //! `lww-kv` replica answers) comes from one master seed, split into independent streams with
 //! [`Rng::fork`]. Events at the same virtual time run in the order they were scheduled. So the
 //! same seed and the same handler code give the same run, message for message, and a
-//! byte-identical trace; a failure reproduces from its seed. This holds as long as handlers
-//! take time only from [`Ctx::now`](crate::Ctx::now) and randomness only from seeds (never
-//! `std::time` or an unseeded generator), and do not iterate a `HashMap` to decide what to
-//! send.
+//! byte-identical trace; a failure reproduces from its seed. Each node's
+//! [`Ctx::rng`](crate::Ctx::rng) is seeded from the master seed too, differently per node.
+//! This holds as long as handlers take time only from [`Ctx::now`](crate::Ctx::now) and
+//! randomness only from [`Ctx::rng`](crate::Ctx::rng) (never `std::time` or an unseeded
+//! generator), and do not iterate a `HashMap` to decide what to send (see the crate docs).
 //!
-//! # Replaying a node's input through the real binary
+//! # Replaying a simulated node through the real binary
 //!
-//! With [`ClusterConfig::trace`] on, [`Cluster::node_input`] gives the lines a node received,
-//! `init` first, exactly as delivered. Write them to a file, one per line, and feed them to
-//! the example binary the simulated handler came from:
+//! With [`ClusterConfig::trace`] on, [`Cluster::node_record`] gives a node's record, in the
+//! format a real node writes under `MAELSTROM_RECORD` (see [`crate::record`]): its seed for
+//! [`Ctx::rng`](crate::Ctx::rng), every line it was handed, every timer turn and every line
+//! it wrote, at virtual times. The suite writes them with `glomers --trace DIR`, as
+//! `DIR/<row>/<node>.jsonl`. Hand one to the example binary the simulated handler came from:
 //!
 //! ```text
-//! cargo build --release --example echo
-//! target/release/examples/echo < n2-input.jsonl
+//! cargo build --release --example g_counter
+//! MAELSTROM_REPLAY=DIR/4/n0.jsonl target/release/examples/g_counter
 //! ```
 //!
-//! The binary then prints what the node answered. Timers and RPC timeouts run on the real
-//! clock there, so output driven by time can differ; everything driven by input is the same.
+//! The binary then runs the node's core with the recorded clock, timers included, prints
+//! what it wrote, byte for byte as in the simulation, and exits 0 (or prints the first line
+//! that differs and exits 1). In a test, [`crate::replay()`] does the same.
 //!
 //! # Modules
 //!

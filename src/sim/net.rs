@@ -12,8 +12,8 @@
 //! This module decides *whether* and *when* a message arrives; the event queue and the
 //! routing of messages belong to the cluster.
 
+use crate::rng::Rng;
 use crate::sim::nemesis::Grudge;
-use crate::sim::rng::Rng;
 use crate::time::Duration;
 
 /// One-way latency of a message between nodes, and between nodes and services (Maelstrom's

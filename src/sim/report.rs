@@ -48,14 +48,14 @@ impl fmt::Display for PartitionRecord {
     }
 }
 
-/// A run's trace: every message as JSON lines, and each node's input, replayable with
-/// `target/release/examples/NODE < node-input.jsonl`.
+/// A run's trace: every message as JSON lines, and each node's record, replayable with
+/// `MAELSTROM_REPLAY=n0.jsonl target/release/examples/NODE`.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
     /// The whole trace, JSON lines.
     pub messages: Vec<u8>,
-    /// Per node id, the lines it received in order.
-    pub node_inputs: Vec<(String, Vec<String>)>,
+    /// Per node id, its record (see [`crate::record`]).
+    pub node_records: Vec<(String, Vec<u8>)>,
 }
 
 /// A run's verdict by the strictest class of failure it has.

@@ -32,9 +32,9 @@ use super::history::OpKind;
 use super::nemesis::{NemesisOp, PartitionSchedule};
 use super::net::NetConfig;
 use super::report::{PartitionRecord, Report};
-use super::rng::Rng;
 use super::workload::CRASH;
 use crate::handler::Handler;
+use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
 /// How long a client waits for an answer (Maelstrom's default; lin-kv's clients wait longer
@@ -359,13 +359,16 @@ fn drive_until<H: Handler>(
 fn trace_of<H: Handler>(cluster: &Cluster<H>) -> super::report::Trace {
     let mut all = Vec::new();
     let _ = cluster.write_trace(&mut all);
-    let inputs = cluster
+    let records = cluster
         .node_ids()
         .iter()
-        .map(|id| (id.clone(), cluster.node_input(id)))
+        .map(|id| {
+            let record = cluster.node_record(id).unwrap_or_default().to_vec();
+            (id.clone(), record)
+        })
         .collect();
     super::report::Trace {
         messages: all,
-        node_inputs: inputs,
+        node_records: records,
     }
 }

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::sim::rng::Rng;
+use crate::rng::Rng;
 
 use lww_kv::LwwKv;
 use seq_kv::SeqKv;

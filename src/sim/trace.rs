@@ -1,4 +1,4 @@
-//! The run's record: every message delivered or dropped, and each node's input.
+//! The run's trace: every message delivered or dropped, and each node's record.
 //!
 //! [`Trace`] keeps two things, only when a cluster is built with tracing on:
 //!
@@ -8,8 +8,10 @@
 //!   `{"time_us":..,"event":"nemesis","action":"start-partition","shape":..,"grudge":{..}}`
 //!   (the grudge maps a receiving node to the nodes whose messages it drops) and
 //!   `{"time_us":..,"event":"nemesis","action":"stop-partition"}`;
-//! - per node, the lines it was handed, byte for byte and in order, so that
-//!   `target/release/examples/NODE < input.jsonl` feeds the real binary the same input.
+//! - per node, its record in the format of [`crate::record`], the same a real node writes
+//!   under `MAELSTROM_RECORD`: its seed, every line it was handed, every timer turn and every
+//!   line it wrote, at virtual times, so that `MAELSTROM_REPLAY=n0.jsonl
+//!   target/release/examples/NODE` replays the node exactly.
 //!
 //! Two runs with the same seed and handler code give byte-identical traces. This module only
 //! records and writes; deciding what happened is the cluster's job.
@@ -17,6 +19,7 @@
 use std::io::{self, Write};
 
 use crate::message::Message;
+use crate::record::Recorder;
 use crate::time::Instant;
 
 /// What happened to a message.
@@ -37,19 +40,22 @@ impl TraceEvent {
     }
 }
 
-/// The recorded events and node inputs of one run.
+/// The recorded events and node records of one run.
 #[derive(Debug)]
 pub(crate) struct Trace {
     events: Vec<String>,
-    inputs: Vec<Vec<String>>,
+    records: Vec<Recorder>,
 }
 
 impl Trace {
-    /// An empty trace for a cluster of `node_count` nodes.
-    pub(crate) fn new(node_count: usize) -> Trace {
+    /// An empty trace for a cluster whose nodes have these seeds (for `Ctx::rng`).
+    pub(crate) fn new(node_seeds: impl IntoIterator<Item = u64>) -> Trace {
         Trace {
             events: Vec::new(),
-            inputs: vec![Vec::new(); node_count],
+            records: node_seeds
+                .into_iter()
+                .map(|seed| Recorder::new(seed, 0))
+                .collect(),
         }
     }
 
@@ -100,14 +106,24 @@ impl Trace {
         self.events.push(entry);
     }
 
-    /// Records that node number `node` was handed `line`.
-    pub(crate) fn record_input(&mut self, node: usize, line: &str) {
-        self.inputs[node].push(line.to_owned());
+    /// Records that node number `node` was handed `line` at `time`.
+    pub(crate) fn record_input(&mut self, node: usize, time: Instant, line: &str) {
+        self.records[node].input(time, line.as_bytes());
     }
 
-    /// The lines node number `node` was handed, in order.
-    pub(crate) fn node_input(&self, node: usize) -> &[String] {
-        &self.inputs[node]
+    /// Records a timer turn of node number `node` at `time`.
+    pub(crate) fn record_timeout(&mut self, node: usize, time: Instant) {
+        self.records[node].timeout(time);
+    }
+
+    /// Records the lines node number `node` wrote at `time`.
+    pub(crate) fn record_output(&mut self, node: usize, time: Instant, output: &[u8]) {
+        self.records[node].outputs(time, output);
+    }
+
+    /// Node number `node`'s record so far: JSON lines, each ending in `\n`.
+    pub(crate) fn node_record(&self, node: usize) -> &[u8] {
+        self.records[node].bytes()
     }
 
     /// Writes the event lines, each ending in `\n`.
@@ -131,10 +147,9 @@ mod tests {
 
     #[test]
     fn events_are_json_lines_with_the_body_verbatim() {
-        let mut trace = Trace::new(1);
+        let mut trace = Trace::new([5]);
         let line = r#"{"src":"n0","dest":"n\"1","body":{"type":"x","n":1.50}}"#;
         trace.record(Instant::from_micros(7), TraceEvent::Drop, line);
-        trace.record_input(0, line);
         let mut out = Vec::new();
         trace.write(&mut out).unwrap();
         let expected = concat!(
@@ -142,12 +157,31 @@ mod tests {
             "\n"
         );
         assert_eq!(String::from_utf8(out).unwrap(), expected);
-        assert_eq!(trace.node_input(0), [line.to_owned()]);
+    }
+
+    #[test]
+    fn node_records_are_in_the_record_format() {
+        let mut trace = Trace::new([5, 6]);
+        let t = Instant::from_micros(9);
+        trace.record_input(1, t, r#"{"src":"c1"}"#);
+        trace.record_output(1, t, b"{\"src\":\"n1\"}\n");
+        trace.record_timeout(1, Instant::from_micros(10));
+        let text = String::from_utf8(trace.node_record(1).to_vec()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(crate::record::parse_header(lines[0]).unwrap().seed, 6);
+        assert_eq!(
+            lines[1..],
+            [
+                r#"{"t":9,"in":"{\"src\":\"c1\"}"}"#,
+                r#"{"t":9,"out":{"src":"n1"}}"#,
+                r#"{"t":10,"timeout":true}"#
+            ]
+        );
     }
 
     #[test]
     fn nemesis_events_use_the_agreed_format() {
-        let mut trace = Trace::new(3);
+        let mut trace = Trace::new([1, 2, 3]);
         let grudge = serde_json::json!({"n1": ["n0"], "n0": ["n2"], "n2": ["n1"]});
         let start = Some(("majorities-ring", &grudge));
         trace.record_nemesis(Instant::from_micros(5), "start-partition", start);

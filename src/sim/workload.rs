@@ -22,7 +22,7 @@ pub use self::lifecycle::{client_is_reusable, unanswered_kind};
 
 use super::check::Workload;
 use super::history::OpKind;
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// Keys used by the lin-kv workload.
 const LIN_KV_KEYS: u64 = 4;

@@ -266,3 +266,49 @@ pub(crate) fn assert_one_answer(
         assert_eq!(&body[field], value, "{what}: {body}");
     }
 }
+
+/// A fresh, empty directory for one test's files, under the target directory.
+pub(crate) fn scratch_dir(label: &str) -> PathBuf {
+    let dir = target_dir()
+        .join("test-scratch")
+        .join(format!("{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {dir:?}: {e}"));
+    dir
+}
+
+/// Runs example `name` with `MAELSTROM_REPLAY=record` and no stdin, with a deadline;
+/// returns its status, stdout and stderr.
+pub(crate) fn replay_example(name: &str, record: &std::path::Path) -> (ExitStatus, String, String) {
+    let path = example_path(name);
+    let mut child = Command::new(&path)
+        .env("MAELSTROM_REPLAY", record)
+        .env_remove("MAELSTROM_RECORD")
+        .env_remove("MAELSTROM_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {path:?}: {e}"));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let deadline = Instant::now() + REPLY_DEADLINE;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{path:?} did not finish replaying {record:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8(reader.join().unwrap_or_default()).expect("UTF-8 stdout");
+    (
+        output.status,
+        stdout,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 
 use super::{RunConfig, CLIENT_TIMEOUT};
 use crate::handler::Handler;
+use crate::rng::Rng;
 use crate::sim::check::Workload;
 use crate::sim::cluster::{ClientMessage, Cluster};
 use crate::sim::history::{History, OpKind};
 use crate::sim::net::Latency;
-use crate::sim::rng::Rng;
 use crate::sim::workload::{
     client_is_reusable, unanswered_kind, Generator, KeySettings, Outcome, Request,
 };

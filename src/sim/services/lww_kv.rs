@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use super::{cas_check, key_text, read_value, KvOk, KvOp};
 use crate::error::Error;
-use crate::sim::rng::Rng;
+use crate::rng::Rng;
 
 /// How many replicas Maelstrom's `lww-kv` keeps.
 pub(super) const REPLICAS: usize = 2;

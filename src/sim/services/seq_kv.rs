@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use super::{cas_check, key_text, read_value, KvOk, KvOp};
 use crate::error::Error;
-use crate::sim::rng::Rng;
+use crate::rng::Rng;
 
 /// How many past states Maelstrom's `seq-kv` keeps (its ring buffer's size).
 pub(super) const RING: u64 = 32;
