@@ -12,6 +12,7 @@ mod echo;
 #[path = "../examples/unique_ids.rs"]
 mod unique_ids;
 
+use maelstrom_loop::kv::Kv;
 use maelstrom_loop::sim::runner::{run, RunConfig, Targets};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
@@ -397,4 +398,88 @@ fn runs_that_miss_their_availability_or_targets_are_invalid() {
     );
     let met = run(&challenge("3e", 1), |_| broadcast::Broadcast::default());
     assert!(met.is_valid(), "{met}");
+}
+
+/// A g-counter on seq-kv. With `poll`, it refreshes a cached total from seq-kv on a 50 ms
+/// timer and answers reads from the cache: a request to seq-kv is nearly always on its way,
+/// also when the run ends. Without, it calls seq-kv only while answering a client.
+struct SeqKvCounter {
+    poll: bool,
+    cached: i64,
+}
+
+impl Handler for SeqKvCounter {
+    type Timer = ();
+
+    fn on_init(&mut self, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+        if self.poll {
+            ctx.set_interval(Duration::from_millis(50), ());
+        }
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        let request = msg.origin();
+        if msg.kind() == "add" {
+            let delta: i64 = msg.field("delta")?;
+            Kv::seq().update(
+                ctx,
+                "total",
+                0_i64,
+                move |t| t + delta,
+                20,
+                move |_, ctx, r| r.and_then(|_| ctx.reply(&request, &json!({"type": "add_ok"}))),
+            )?;
+        } else if self.poll {
+            ctx.reply(msg, &json!({"type": "read_ok", "value": self.cached}))?;
+        } else {
+            Kv::seq().read_or(ctx, "total", 0_i64, move |_, ctx, total| {
+                ctx.reply(&request, &json!({"type": "read_ok", "value": total?}))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, _: ()) -> Result<(), Error> {
+        Kv::seq().read_or(ctx, "total", 0_i64, |node: &mut Self, _, total| {
+            node.cached = node.cached.max(total?);
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+/// Maelstrom tears the nodes down right after the final reads; a seq-kv request still on
+/// its way then gets an answer to a removed node, which crashes Maelstrom's teardown
+/// ("Invalid dest"). The simulator fails such a run and names the trap.
+#[test]
+fn a_service_request_in_flight_at_teardown_fails_the_run_as_maelstrom_crashes() {
+    let mut config = challenge("4", 1);
+    config.latency = maelstrom_loop::sim::Latency::Fixed(Duration::from_millis(100));
+    config.nemesis = maelstrom_loop::sim::runner::Nemesis::None;
+    config.time_limit = Duration::from_secs(5);
+    let trap = "maelstrom would crash at teardown: a seq-kv request from n";
+    let polling = run(&config, |_| SeqKvCounter {
+        poll: true,
+        cached: 0,
+    });
+    assert!(!polling.is_valid(), "{polling}");
+    assert!(
+        polling.protocol_errors.iter().any(|e| e.contains(trap)),
+        "{polling}"
+    );
+    let on_demand = run(&config, |_| SeqKvCounter {
+        poll: false,
+        cached: 0,
+    });
+    assert!(
+        !on_demand
+            .protocol_errors
+            .iter()
+            .any(|e| e.contains("teardown")),
+        "{on_demand}"
+    );
+    // Maelstrom's msgs-per-op counts service messages too: this node sends nothing else.
+    assert!(on_demand.msgs_per_op > 1.0, "{on_demand}");
+    assert_eq!(on_demand.msgs_per_op, on_demand.service_msgs_per_op);
 }

@@ -266,6 +266,28 @@ impl<H: Handler> Cluster<H> {
         self.queue.peek_time()
     }
 
+    /// Requests from nodes to services that have not reached the service yet, earliest
+    /// first: `(when it lands, node id, service id)`.
+    ///
+    /// Maelstrom's service answers a request when it lands; if the node was removed by
+    /// then (the run ended and Maelstrom tore the nodes down), the answer has an invalid
+    /// destination, and that error kills the service's thread and crashes Maelstrom's
+    /// teardown. A run that ends with any of these would end without a verdict there.
+    pub fn service_requests_in_flight(&self) -> Vec<(Instant, String, &'static str)> {
+        let mut requests: Vec<_> = self
+            .queue
+            .iter()
+            .filter_map(|(at, event)| match event {
+                Event::ToService { service, from, .. } => {
+                    Some((at, self.node_ids[*from].clone(), service.id()))
+                }
+                _ => None,
+            })
+            .collect();
+        requests.sort();
+        requests
+    }
+
     /// Cuts the network between the groups (nodes in no group are isolated from all). Only
     /// node<->node traffic is affected; services and clients stay reachable.
     ///

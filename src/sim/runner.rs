@@ -14,6 +14,7 @@
 
 mod clients;
 mod config;
+mod topology;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use serde_json::{json, Value};
 
 use self::clients::{new_clients, Clients};
 pub use self::config::{Nemesis, RunConfig, Targets};
+pub use self::topology::Topology;
 use super::check::{self, Workload};
 use super::cluster::{ClientMessage, Cluster, ClusterConfig};
 use super::history::OpKind;
@@ -55,7 +57,7 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     let mut clients = new_clients(config, &mut master);
     let mut replies = Vec::new();
     if config.workload == Workload::Broadcast {
-        send_topology(&mut cluster, &mut replies);
+        send_topology(&mut cluster, config.topology, &mut replies);
     }
     let end = cluster.now() + config.time_limit;
     generate(
@@ -71,6 +73,7 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     let stats = cluster.stats();
     let check = check::check(&config.workload, &clients.history);
     let mut protocol_errors = cluster.protocol_errors().to_vec();
+    protocol_errors.extend(teardown_crashes(&cluster));
     protocol_errors.append(&mut clients.schema_errors);
     let trace = config.trace.then(|| trace_of(&cluster));
     Report::new(
@@ -85,20 +88,18 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     )
 }
 
-/// Maelstrom's broadcast clients first send every node a topology (a line of neighbours).
-fn send_topology<H: Handler>(cluster: &mut Cluster<H>, replies: &mut Vec<ClientMessage>) {
+/// Maelstrom's broadcast clients first send every node the topology
+/// ([`RunConfig::topology`]).
+fn send_topology<H: Handler>(
+    cluster: &mut Cluster<H>,
+    topology: Topology,
+    replies: &mut Vec<ClientMessage>,
+) {
     let ids = cluster.node_ids().to_vec();
-    let topology: serde_json::Map<String, Value> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let neighbours: Vec<&String> = [i.checked_sub(1), Some(i + 1)]
-                .into_iter()
-                .flatten()
-                .filter_map(|j| ids.get(j))
-                .collect();
-            (id.clone(), json!(neighbours))
-        })
+    let topology: serde_json::Map<String, Value> = topology
+        .neighbours(&ids)
+        .into_iter()
+        .map(|(id, neighbours)| (id, json!(neighbours)))
         .collect();
     for (i, id) in ids.iter().enumerate() {
         let body = json!({"type": "topology", "topology": topology, "msg_id": 1_000_000 + i});
@@ -196,6 +197,12 @@ fn final_phase<H: Handler>(
     clients: &mut Clients,
     replies: &mut Vec<ClientMessage>,
 ) {
+    let has_final_phase = clients.generator.final_read().is_some()
+        || clients.generator.kafka_final_targets().is_some();
+    if !has_final_phase {
+        // Maelstrom tears down as soon as the last request has its answer or timed out.
+        return drive_until_answered(cluster, clients, replies);
+    }
     let quiet = cluster.now() + FINAL_QUIESCE;
     drive_until(cluster, clients, replies, quiet);
     if let Some(targets) = clients.generator.kafka_final_targets() {
@@ -301,6 +308,41 @@ fn kafka_final_polls<H: Handler>(
         clients.receive(cluster, replies);
         clients.expire(cluster, wake);
     }
+}
+
+/// Runs until no client request is in flight (each ends by its answer or its timeout).
+fn drive_until_answered<H: Handler>(
+    cluster: &mut Cluster<H>,
+    clients: &mut Clients,
+    replies: &mut Vec<ClientMessage>,
+) {
+    while let Some(deadline) = clients.earliest_deadline() {
+        // Step event by event, so that the run ends at the last answer, not at a deadline.
+        let wake = cluster
+            .next_event_at()
+            .map_or(deadline, |at| at.max(cluster.now()).min(deadline));
+        cluster.run_until(wake, replies);
+        clients.receive(cluster, replies);
+        clients.expire(cluster, wake);
+    }
+}
+
+/// Maelstrom's teardown trap: a service request still on its way when the nodes stop is
+/// answered to a node that no longer exists, which crashes Maelstrom (no verdict).
+fn teardown_crashes<H: Handler>(cluster: &Cluster<H>) -> Vec<String> {
+    let stranded = cluster.service_requests_in_flight();
+    let Some((lands, node, service)) = stranded.first() else {
+        return Vec::new();
+    };
+    vec![format!(
+        "maelstrom would crash at teardown: a {service} request from {node} was in flight \
+         when the nodes stopped at {}, and {service}'s answer (at {lands}) to the removed \
+         {node} is an invalid destination that kills Maelstrom's service thread \
+         ({} service request(s) in flight in all); send service requests only while \
+         answering a client request",
+        cluster.now(),
+        stranded.len()
+    )]
 }
 
 fn drive_until<H: Handler>(

@@ -1,6 +1,7 @@
 //! What a simulated run is: workload, cluster, load, faults and goals, and the Gossip
 //! Glomers challenges' settings ([`RunConfig::challenge`]).
 
+use super::Topology;
 use crate::sim::check::{TxnModel, Workload};
 use crate::sim::net::Latency;
 use crate::time::Duration;
@@ -47,6 +48,9 @@ pub struct RunConfig {
     pub latency: Latency,
     /// The fault schedule.
     pub nemesis: Nemesis,
+    /// The neighbours the broadcast workload's `topology` message suggests (Maelstrom's
+    /// `--topology`, default [`Topology::Grid`]); other workloads send none.
+    pub topology: Topology,
     /// The fraction of client operations that must succeed, like Maelstrom's
     /// `--availability` (`1.0` is `total`); `None` checks nothing.
     pub availability: Option<f64>,
@@ -60,7 +64,7 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A run of `workload` on `node_count` nodes with Maelstrom's defaults (rate 5, 10 s,
-    /// concurrency = node count, no latency, no nemesis) and seed 1.
+    /// concurrency = node count, no latency, no nemesis, grid topology) and seed 1.
     pub fn new(name: &str, workload: Workload, node_count: usize) -> RunConfig {
         RunConfig {
             name: name.to_owned(),
@@ -71,6 +75,7 @@ impl RunConfig {
             concurrency: node_count.max(1),
             latency: Latency::default(),
             nemesis: Nemesis::None,
+            topology: Topology::Grid,
             availability: None,
             targets: None,
             seed: 1,
