@@ -97,6 +97,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 mod services;
+pub mod suite;
 mod trace;
 pub mod workload;
 
