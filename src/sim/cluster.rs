@@ -46,6 +46,7 @@ pub const MAX_PROTOCOL_ERRORS: usize = 100;
 /// Labels of the random streams forked from the master seed.
 const NET_STREAM: u64 = 1;
 const SERVICES_STREAM: u64 = 2;
+const INIT_STREAM: u64 = 3;
 
 /// How to build a [`Cluster`].
 #[derive(Clone, Debug, PartialEq)]
@@ -58,16 +59,22 @@ pub struct ClusterConfig {
     pub net: NetConfig,
     /// Whether to record the trace ([`Cluster::write_trace`], [`Cluster::node_input`]).
     pub trace: bool,
+    /// Each node gets `init` at a seeded instant uniform on `[0, init_spread)` rather than
+    /// all at time 0. Maelstrom starts the node processes in parallel, and they come up over
+    /// a few hundred milliseconds (25 nodes over 260 ms on a 2-core machine), so periodic
+    /// timers set at init tick out of phase across nodes; at zero they tick in lockstep.
+    pub init_spread: Duration,
 }
 
 impl ClusterConfig {
-    /// `node_count` nodes, the given seed, no latency, no loss, no trace.
+    /// `node_count` nodes, the given seed, no latency, no loss, no trace, every `init` at 0.
     pub fn new(node_count: usize, seed: u64) -> ClusterConfig {
         ClusterConfig {
             node_count,
             seed,
             net: NetConfig::default(),
             trace: false,
+            init_spread: Duration::ZERO,
         }
     }
 }
@@ -150,7 +157,8 @@ impl<H: Handler> fmt::Debug for Cluster<H> {
 }
 
 impl<H: Handler> Cluster<H> {
-    /// Nodes n0..n{N-1}; each gets `init` at time 0 from client "c0" (the init client; its
+    /// Nodes n0..n{N-1}; each gets `init` at time 0 (or within [`ClusterConfig::init_spread`])
+    /// from client "c0" (the init client; its
     /// init_ok is consumed; any later message to "c0" is a protocol error, like Maelstrom's
     /// "Invalid dest"). Workload clients use ids c1, c2, ...
     pub fn new(config: ClusterConfig, mut make_node: impl FnMut(usize) -> H) -> Cluster<H> {
@@ -180,8 +188,14 @@ impl<H: Handler> Cluster<H> {
             seed: config.seed,
             scratch: Vec::new(),
         };
+        let mut init_times = master.fork(INIT_STREAM);
+        let spread_us = config.init_spread.as_micros();
         for node in 0..config.node_count {
-            cluster.schedule_init(node);
+            let at = match spread_us {
+                0 => Instant::ZERO,
+                spread => Instant::ZERO + Duration::from_micros(init_times.below(spread)),
+            };
+            cluster.schedule_init(node, at);
         }
         cluster
     }
@@ -364,7 +378,7 @@ impl<H: Handler> Cluster<H> {
         }
     }
 
-    fn schedule_init(&mut self, node: usize) {
+    fn schedule_init(&mut self, node: usize, at: Instant) {
         let body = serde_json::json!({
             "type": "init",
             "msg_id": 1,
@@ -377,7 +391,7 @@ impl<H: Handler> Cluster<H> {
             from: None,
             line,
         };
-        self.queue.push(Instant::ZERO, event);
+        self.queue.push(at, event);
     }
 
     /// Moves the clock forward (never back), counting events per instant for the livelock

@@ -7,10 +7,16 @@
 //! one. As in Maelstrom (where Jepsen closes the client of a crashed process), the old
 //! client id is closed and the new process gets a new id: a node that answers the old id
 //! later has sent to a node that no longer exists, which Maelstrom treats as "Invalid dest"
-//! and the run reports as a protocol error. Requests are started at
-//! exponentially spaced instants at `rate` per second overall; an instant with every process
+//! and the run reports as a protocol error. Requests are started `rate` per second overall,
+//! at gaps uniform on `[0, 2 / rate)` (jepsen's `stagger`); an instant with every process
 //! busy is skipped. Workloads with a final read heal the network, wait 10 s, then read every
 //! node (retrying each until it answers). Everything is seeded from `RunConfig::seed`.
+//!
+//! The run ends where Maelstrom tears the nodes down: after the final reads (or kafka's
+//! final polls), or, for workloads without a final phase, as soon as every request has its
+//! answer or timed out. A request to a service still on its way then fails the run
+//! ([`Cluster::service_requests_in_flight`]): Maelstrom would answer it to a removed node
+//! and crash at teardown without a verdict.
 
 mod clients;
 mod config;
@@ -33,10 +39,14 @@ use super::workload::CRASH;
 use crate::handler::Handler;
 use crate::time::{Duration, Instant};
 
-/// How long a client waits for an answer (MAELSTROM.md "Traps").
+/// How long a client waits for an answer (Maelstrom's docs "Traps").
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Quiet time between healing and the final reads.
 pub const FINAL_QUIESCE: Duration = Duration::from_secs(10);
+/// How far apart the nodes get `init`, per node ([`ClusterConfig::init_spread`]): Maelstrom
+/// brought 25 nodes up over 260 ms on a 2-core machine. Without it, every node's periodic
+/// timers would tick in lockstep, which no real run does.
+pub const INIT_SPREAD_PER_NODE: Duration = Duration::from_millis(10);
 /// Final reads per node before the run gives up on that node.
 const FINAL_ATTEMPTS: u32 = 20;
 
@@ -52,10 +62,15 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
             loss: 0.0,
         },
         trace: config.trace,
+        init_spread: INIT_SPREAD_PER_NODE.saturating_mul(config.node_count as u64),
     };
+    let workload_start = Instant::ZERO + cluster_config.init_spread;
     let mut cluster = Cluster::new(cluster_config, make_node);
     let mut clients = new_clients(config, &mut master);
     let mut replies = Vec::new();
+    // Maelstrom's clients start once every node has answered init.
+    cluster.run_until(workload_start, &mut replies);
+    replies.clear();
     if config.workload == Workload::Broadcast {
         send_topology(&mut cluster, config.topology, &mut replies);
     }
@@ -121,8 +136,7 @@ fn generate<H: Handler>(
     let mut arrivals = master.fork(2);
     let mut nemesis_rng = master.fork(3);
     let mean_gap_us = 1e6 / config.rate.max(1e-3);
-    let mut next_op =
-        cluster.now() + Duration::from_micros(arrivals.exponential(mean_gap_us) as u64);
+    let mut next_op = cluster.now() + stagger(&mut arrivals, mean_gap_us);
     let mut next_fault = match config.nemesis {
         Nemesis::Partition { interval } => Some(cluster.now() + interval),
         Nemesis::None => None,
@@ -151,9 +165,15 @@ fn generate<H: Handler>(
         }
         if next_op <= wake && wake < end {
             start_op(cluster, clients, &mut slot_cursor);
-            next_op = wake + Duration::from_micros(arrivals.exponential(mean_gap_us) as u64);
+            next_op = wake + stagger(&mut arrivals, mean_gap_us);
         }
     }
+}
+
+/// The gap before the next request: uniform on `[0, 2 x mean)`, as jepsen's `stagger`
+/// spaces Maelstrom's requests (all clients together).
+fn stagger(arrivals: &mut Rng, mean_gap_us: f64) -> Duration {
+    Duration::from_micros((arrivals.unit() * 2.0 * mean_gap_us) as u64)
 }
 
 /// Starts one request on the next free client process, if any.
