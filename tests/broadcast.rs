@@ -1,4 +1,4 @@
-//! The broadcast node (Gossip Glomers 3a-3e, MAELSTROM.md "Workloads": broadcast) through
+//! The broadcast node (Gossip Glomers 3a-3e, Maelstrom's docs "Workloads": broadcast) through
 //! the simulator with fixed seeds: valid everywhere, partitions included, and within the 3d
 //! and 3e targets with a margin; plus harsher runs than the challenge lines.
 
@@ -110,7 +110,7 @@ fn part_e_message_budget_holds_with_half_second_latency() {
     assert!(report.msgs_per_op < 12.0, "{report}");
 }
 
-/// Hostile input (MAELSTROM.md "Errors"): gossip or acks from a client or a stranger are
+/// Hostile input (Maelstrom's docs "Errors"): gossip or acks from a client or a stranger are
 /// refused with code 10 and change nothing; malformed ones from a peer get code 12.
 #[test]
 fn gossip_from_outside_the_cluster_is_refused() {

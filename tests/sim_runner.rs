@@ -1,6 +1,6 @@
 //! Whole simulated runs through `sim::runner`: the example nodes pass their challenge rows
 //! with fixed seeds, deliberately broken nodes fail them, and a run is reproducible from its
-//! seed (MAELSTROM.md "Workloads", "Traps").
+//! seed (Maelstrom's docs "Workloads", "Traps").
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/broadcast.rs"]
@@ -331,7 +331,7 @@ impl<const PATIENT: bool> Handler for SlowEcho<PATIENT> {
     }
 }
 
-/// MAELSTROM.md "Traps": Maelstrom closes a client whose request timed out, and a message to
+/// Maelstrom's docs "Traps": Maelstrom closes a client whose request timed out, and a message to
 /// a closed client stops Maelstrom reading the node. The runner closes timed-out clients and
 /// reports such messages; the library's guard keeps a node from sending them.
 #[test]
@@ -365,7 +365,7 @@ impl Handler for FlakyIds {
     }
 }
 
-/// MAELSTROM.md's command lines: 2 and 6a-6c run with `--availability total` (every
+/// the challenges' command lines: 2 and 6a-6c run with `--availability total` (every
 /// operation must succeed), and 3d/3e have message and latency targets. A run that misses
 /// one is invalid, though every answer was right.
 #[test]

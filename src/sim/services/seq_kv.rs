@@ -149,7 +149,7 @@ mod tests {
             .expect("writes succeed");
     }
 
-    /// Sequential consistency (MAELSTROM.md, Services): a writer always reads its own writes;
+    /// Sequential consistency (Maelstrom's docs, Services): a writer always reads its own writes;
     /// another reader sometimes reads stale values but never goes backwards.
     #[test]
     fn reads_are_sometimes_stale_but_monotonic_and_read_your_writes() {
