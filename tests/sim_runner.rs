@@ -483,3 +483,33 @@ fn a_service_request_in_flight_at_teardown_fails_the_run_as_maelstrom_crashes() 
     assert!(on_demand.msgs_per_op > 1.0, "{on_demand}");
     assert_eq!(on_demand.msgs_per_op, on_demand.service_msgs_per_op);
 }
+
+/// The broadcast workload's first message to each node is the topology Maelstrom's
+/// `--topology` names (Maelstrom's docs, "Workloads": broadcast); the default is a grid.
+#[test]
+fn broadcast_nodes_get_the_configured_topology() {
+    use maelstrom_loop::sim::runner::Topology;
+    for topology in [Topology::Grid, Topology::Tree(3), Topology::Total] {
+        let mut config = challenge("3b", 1);
+        config.time_limit = Duration::from_secs(1);
+        config.topology = topology;
+        config.trace = true;
+        let report = run(&config, |_| broadcast::Broadcast::default());
+        let trace = report.trace.expect("trace asked for");
+        let ids: Vec<String> = (0..5).map(|i| format!("n{i}")).collect();
+        let expected: serde_json::Map<String, serde_json::Value> = topology
+            .neighbours(&ids)
+            .into_iter()
+            .map(|(id, of)| (id, json!(of)))
+            .collect();
+        for (node, lines) in &trace.node_inputs {
+            let first: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+            assert_eq!(first["body"]["type"], "topology", "{node}: {first}");
+            assert_eq!(
+                first["body"]["topology"],
+                json!(expected),
+                "{node} under {topology}"
+            );
+        }
+    }
+}
