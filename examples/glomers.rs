@@ -1,37 +1,27 @@
 //! The Gossip Glomers suite under the built-in simulator: every challenge that has a node in
-//! this repository, with MAELSTROM.md's settings (partitions where the challenge has them),
-//! one table, and a non-zero exit code if any run is invalid.
+//! this repository, with the challenges' own settings (partitions where the challenge has
+//! them), 10 seeds per row on every core, one table, and a non-zero exit code if any run is
+//! invalid. The suite itself is the library's `maelstrom_loop::sim::suite`; this file only
+//! lists the rows.
 //!
 //! ```text
-//! cargo run --release --example glomers                      # the whole suite
+//! cargo run --release --example glomers                      # the whole suite, seeds 1-10
 //! cargo run --release --example glomers -- --only 3d,4       # some challenges
-//! cargo run --release --example glomers -- --seed 7 --verbose
-//! cargo run --release --example glomers -- --only 4 --trace sim-out   # trace + node records
+//! cargo run --release --example glomers -- --seed 7 --verbose   # seed 7 only, full reports
+//! cargo run --release --example glomers -- --only 3d --seeds 100 --jobs 2
+//! cargo run --release --example glomers -- --only 4 --seed 1 --trace sim-out   # trace + node inputs
 //! cargo run --release --example glomers -- --node-count 7 --latency 50 --nemesis partition --seeds 20
 //! ```
 //!
-//! The overrides take Maelstrom's flag names and apply to every row that runs: `--node-count`,
-//! `--time-limit` (seconds), `--rate`, `--concurrency` (a number, or `2n` for twice the node
-//! count), `--latency` (mean milliseconds), `--latency-dist` (`constant`, `uniform` on
-//! `[0, 2 x mean]`, `exponential`), `--nemesis partition|none`, `--availability total|F`
-//! (the fraction of operations that must succeed; 2 and 6a-6c require `total`),
-//! `--nemesis-interval` (seconds between partition operations on average, default 10;
-//! fractions allowed) and,
-//! for debugging, `--partition-shapes one,minority-third,majority,majorities-ring` (the
-//! shapes a partition is drawn from; all four by default, as in Maelstrom).
-//! (the fraction of operations that must succeed; 2 and 6a-6c require `total`), and for the
-//! transaction and kafka rows `--key-count`, `--max-txn-length`, `--max-writes-per-key`.
-//! `--seeds N` runs each row with seeds `seed .. seed + N` and prints a row per seed.
+//! The flags (`--seed`, `--seeds`, `--jobs`, `--only`, `--trace`, `--verbose`, and
+//! Maelstrom's `--node-count`, `--time-limit`, `--rate`, `--concurrency`, `--latency`,
+//! `--latency-dist`, `--nemesis`, `--availability`, `--topology` as overrides of every row)
+//! are documented on `maelstrom_loop::sim::suite`.
 //!
 //! A row is valid when the checker passes, no node broke the protocol, and the run met its
 //! goals: the availability, and 3d's and 3e's msgs-per-op and latency targets. Those targets
 //! belong to the challenges' own settings: an override that changes the cluster, the load,
 //! the network or the faults drops them.
-//!
-//! The verdict column says whether Maelstrom v0.2.3 would fail the run too (`maelstrom:
-//! invalid`), or only the simulator, which is stricter in places (`beyond maelstrom`); the
-//! report labels each failure the same way. Either makes the exit code non-zero, unless
-//! `--maelstrom-only` asks to judge as Maelstrom would: then only the first does.
 //!
 //! Each node is the very example binary's handler, included as a module: what runs here is
 //! what Maelstrom would run.
@@ -65,20 +55,13 @@ mod txn_rw_register;
 #[path = "unique_ids.rs"]
 mod unique_ids;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use maelstrom_loop::sim::nemesis::Shapes;
-use maelstrom_loop::sim::net::Latency;
-use maelstrom_loop::sim::report::Report;
-use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
-use maelstrom_loop::Duration;
-
-/// One row of the suite: a challenge and the node that answers it.
-type Row = (&'static str, fn(&RunConfig) -> Report);
+use maelstrom_loop::sim::runner::run;
+use maelstrom_loop::sim::suite::{self, RunFn};
 
 /// The suite; adding a challenge is one line.
-const ROWS: &[Row] = &[
+const ROWS: &[(&str, RunFn)] = &[
     ("1", |c| run(c, |_| echo::Echo)),
     ("2", |c| run(c, |_| unique_ids::UniqueIds::default())),
     ("3a", |c| run(c, |_| broadcast::Broadcast::default())),
@@ -109,259 +92,6 @@ const ROWS: &[Row] = &[
     }),
 ];
 
-struct Options {
-    seed: u64,
-    seeds: u64,
-    only: Option<Vec<String>>,
-    trace: Option<PathBuf>,
-    verbose: bool,
-    overrides: Overrides,
-}
-
-/// Maelstrom-style settings that replace a challenge's own, for harsher runs.
-#[derive(Default)]
-struct Overrides {
-    node_count: Option<usize>,
-    time_limit_secs: Option<u64>,
-    rate: Option<f64>,
-    /// Client processes per node (`2n`) or in all.
-    concurrency: Option<Concurrency>,
-    latency_ms: Option<u64>,
-    latency_dist: Option<String>,
-    nemesis: Option<Nemesis>,
-    nemesis_interval_secs: Option<f64>,
-    partition_shapes: Option<Shapes>,
-    availability: Option<f64>,
-    key_count: Option<usize>,
-    max_txn_length: Option<usize>,
-    max_writes_per_key: Option<u64>,
-    /// Judge as Maelstrom would: beyond-maelstrom failures do not fail a run.
-    maelstrom_only: bool,
-}
-
-#[derive(Clone, Copy)]
-enum Concurrency {
-    PerNode(usize),
-    Total(usize),
-}
-
-impl Overrides {
-    /// Whether any override changes the conditions a challenge's targets were set for.
-    fn changes_conditions(&self) -> bool {
-        self.node_count.is_some()
-            || self.time_limit_secs.is_some()
-            || self.rate.is_some()
-            || self.concurrency.is_some()
-            || self.latency_ms.is_some()
-            || self.latency_dist.is_some()
-            || self.nemesis.is_some()
-            || self.nemesis_interval_secs.is_some()
-            || self.partition_shapes.is_some()
-    }
-
-    fn apply(&self, config: &mut RunConfig) {
-        if self.changes_conditions() {
-            config.targets = None;
-        }
-        if let Some(nodes) = self.node_count {
-            // A challenge's concurrency is a multiple of its node count: keep the multiple.
-            let per_node = config.concurrency.div_ceil(config.node_count.max(1));
-            config.node_count = nodes;
-            config.concurrency = per_node * nodes;
-        }
-        if let Some(secs) = self.time_limit_secs {
-            config.time_limit = Duration::from_secs(secs);
-        }
-        if let Some(rate) = self.rate {
-            config.rate = rate;
-        }
-        match self.concurrency {
-            Some(Concurrency::PerNode(k)) => config.concurrency = k * config.node_count,
-            Some(Concurrency::Total(n)) => config.concurrency = n,
-            None => {}
-        }
-        if let Some(nemesis) = self.nemesis {
-            config.nemesis = nemesis;
-        }
-        if let Nemesis::Partition { interval, shapes } = &mut config.nemesis {
-            if let Some(secs) = self.nemesis_interval_secs {
-                *interval = Duration::from_micros((secs * 1e6) as u64);
-            }
-            *shapes = self.partition_shapes.unwrap_or(*shapes);
-        }
-        if let Some(availability) = self.availability {
-            config.availability = Some(availability);
-        }
-        config.key_count = self.key_count.unwrap_or(config.key_count);
-        config.max_txn_length = self.max_txn_length.unwrap_or(config.max_txn_length);
-        config.max_writes_per_key = self.max_writes_per_key.unwrap_or(config.max_writes_per_key);
-        config.maelstrom_only |= self.maelstrom_only;
-        let mean = match (self.latency_ms, &config.latency) {
-            (Some(ms), _) => Duration::from_millis(ms),
-            (None, Latency::Fixed(d)) => *d,
-            (None, _) => return,
-        };
-        config.latency = match self.latency_dist.as_deref() {
-            Some("uniform") => Latency::Uniform {
-                min: Duration::ZERO,
-                max: mean.saturating_mul(2),
-            },
-            Some("exponential") => Latency::Exponential { mean },
-            _ => Latency::Fixed(mean),
-        };
-    }
-}
-
-fn parse_concurrency(text: &str) -> Result<Concurrency, String> {
-    let bad = |e: std::num::ParseIntError| format!("--concurrency {text}: {e}");
-    match text.strip_suffix('n') {
-        Some("") => Ok(Concurrency::PerNode(1)),
-        Some(k) => k.parse().map(Concurrency::PerNode).map_err(bad),
-        None => text.parse().map(Concurrency::Total).map_err(bad),
-    }
-}
-
-fn parse_number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse().map_err(|e| format!("{flag} {text}: {e}"))
-}
-
-/// A number that must be positive, as Maelstrom validates its key flags.
-fn parse_positive<T>(flag: &str, text: &str) -> Result<T, String>
-where
-    T: std::str::FromStr + Default + PartialOrd,
-    T::Err: std::fmt::Display,
-{
-    let number: T = parse_number(flag, text)?;
-    if number > T::default() {
-        Ok(number)
-    } else {
-        Err(format!("{flag} {text}: must be positive"))
-    }
-}
-
-fn parse_options() -> Result<Options, String> {
-    let mut options = Options {
-        seed: 1,
-        seeds: 1,
-        only: None,
-        trace: None,
-        verbose: false,
-        overrides: Overrides::default(),
-    };
-    let over = &mut options.overrides;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let flag = arg.as_str();
-        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
-        match flag {
-            "--seed" => options.seed = parse_number(flag, &value()?)?,
-            "--seeds" => options.seeds = parse_number::<u64>(flag, &value()?)?.max(1),
-            "--only" => options.only = Some(value()?.split(',').map(str::to_owned).collect()),
-            "--trace" => options.trace = Some(PathBuf::from(value()?)),
-            "--verbose" => options.verbose = true,
-            "--maelstrom-only" => over.maelstrom_only = true,
-            "--node-count" => over.node_count = Some(parse_number(flag, &value()?)?),
-            "--time-limit" => over.time_limit_secs = Some(parse_number(flag, &value()?)?),
-            "--rate" => over.rate = Some(parse_number(flag, &value()?)?),
-            "--concurrency" => over.concurrency = Some(parse_concurrency(&value()?)?),
-            "--latency" => over.latency_ms = Some(parse_number(flag, &value()?)?),
-            "--key-count" => over.key_count = Some(parse_positive(flag, &value()?)?),
-            "--max-txn-length" => over.max_txn_length = Some(parse_positive(flag, &value()?)?),
-            "--max-writes-per-key" => {
-                over.max_writes_per_key = Some(parse_positive(flag, &value()?)?)
-            }
-            "--availability" => {
-                over.availability = Some(match value()?.as_str() {
-                    "total" => 1.0,
-                    fraction => parse_number(flag, fraction)?,
-                })
-            }
-            "--nemesis-interval" => {
-                over.nemesis_interval_secs = Some(parse_number(flag, &value()?)?)
-            }
-            "--partition-shapes" => over.partition_shapes = Some(value()?.parse()?),
-            "--latency-dist" => match value()?.as_str() {
-                dist @ ("constant" | "uniform" | "exponential") => {
-                    over.latency_dist = Some(dist.to_owned())
-                }
-                other => return Err(format!("--latency-dist {other}: not a distribution")),
-            },
-            "--nemesis" => {
-                over.nemesis = Some(match value()?.as_str() {
-                    "partition" => Nemesis::partition(Nemesis::DEFAULT_INTERVAL),
-                    "none" => Nemesis::None,
-                    other => return Err(format!("--nemesis {other}: use partition or none")),
-                })
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument {other}; see the header of examples/glomers.rs"
-                ))
-            }
-        }
-    }
-    Ok(options)
-}
-
-/// Writes the run's trace and each node's record (replayable:
-/// `MAELSTROM_REPLAY=n0.jsonl target/release/examples/NODE`).
-fn write_trace(dir: &std::path::Path, report: &Report) -> std::io::Result<()> {
-    let Some(trace) = &report.trace else {
-        return Ok(());
-    };
-    let dir = dir.join(&report.challenge);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("trace.jsonl"), &trace.messages)?;
-    for (node, record) in &trace.node_records {
-        std::fs::write(dir.join(format!("{node}.jsonl")), record)?;
-    }
-    Ok(())
-}
-
 fn main() -> ExitCode {
-    let options = match parse_options() {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    println!("{}", Report::table_header());
-    let mut all_valid = true;
-    for (name, run_row) in ROWS {
-        if options
-            .only
-            .as_ref()
-            .is_some_and(|only| !only.iter().any(|o| o == name))
-        {
-            continue;
-        }
-        let Some(mut config) = RunConfig::challenge(name) else {
-            continue;
-        };
-        options.overrides.apply(&mut config);
-        config.trace = options.trace.is_some();
-        for seed in options.seed..options.seed.saturating_add(options.seeds) {
-            config.seed = seed;
-            let report = run_row(&config);
-            println!("{}", report.table_row());
-            if options.verbose || !report.is_valid() {
-                println!("{report}");
-            }
-            if let Some(dir) = &options.trace {
-                if let Err(e) = write_trace(dir, &report) {
-                    eprintln!("could not write the trace of {name}: {e}");
-                }
-            }
-            all_valid &= report.is_valid();
-        }
-    }
-    if all_valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    suite::main(ROWS)
 }

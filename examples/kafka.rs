@@ -78,7 +78,7 @@ impl Kind {
         }
     }
 
-    /// The answer's map field, if it has one (MAELSTROM.md "Workloads": kafka).
+    /// The answer's map field, if it has one (Maelstrom's docs "Workloads": kafka).
     fn reply_field(self) -> Option<&'static str> {
         match self {
             Kind::Poll => Some("msgs"),

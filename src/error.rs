@@ -208,7 +208,7 @@ impl std::error::Error for Error {}
 mod tests {
     use super::*;
 
-    /// MAELSTROM.md "Errors": the table of codes and which are definite.
+    /// Maelstrom's docs "Errors": the table of codes and which are definite.
     #[test]
     fn codes_round_trip_and_definiteness_matches_the_table() {
         let table = [

@@ -572,7 +572,7 @@ mod tests {
         (node, kv)
     }
 
-    /// MAELSTROM.md "Services": read, write, cas and their error codes as typed outcomes.
+    /// Maelstrom's docs "Services": read, write, cas and their error codes as typed outcomes.
     #[test]
     fn outcomes_are_typed_missing_key_and_cas_failures_are_distinct() {
         let (mut node, mut kv) = node();

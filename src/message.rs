@@ -519,7 +519,7 @@ mod tests {
         Message::parse(line).unwrap_or_else(|r| panic!("{line}: {}", r.reason))
     }
 
-    /// MAELSTROM.md "Wire format": unknown keys are ignored, ids and type are found.
+    /// Maelstrom's docs "Wire format": unknown keys are ignored, ids and type are found.
     #[test]
     fn scans_envelope_and_protocol_keys_ignoring_unknown_ones() {
         let line = r#"{"id":4,"src":"c1","dest":"n1","body":{"echo":{"a":[1,"}"]},"type":"echo","msg_id":7,"extra":null}}"#;

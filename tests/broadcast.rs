@@ -1,4 +1,4 @@
-//! The broadcast node (Gossip Glomers 3a-3e, MAELSTROM.md "Workloads": broadcast) through
+//! The broadcast node (Gossip Glomers 3a-3e, Maelstrom's docs "Workloads": broadcast) through
 //! the simulator with fixed seeds: valid everywhere, partitions included, and within the 3d
 //! and 3e targets with a margin; plus harsher runs than the challenge lines.
 
@@ -111,7 +111,7 @@ fn part_e_message_budget_holds_with_half_second_latency() {
     assert!(report.msgs_per_op < 12.0, "{report}");
 }
 
-/// Hostile input (MAELSTROM.md "Errors"): gossip from a client or a stranger is refused
+/// Hostile input (Maelstrom's docs "Errors"): gossip from a client or a stranger is refused
 /// with code 10 and changes nothing; malformed gossip from a peer gets code 12.
 #[test]
 fn gossip_from_outside_the_cluster_is_refused() {

@@ -1,6 +1,6 @@
 //! The sans-IO core driven by hand at explicit virtual times: RPC continuations (reply, error
 //! reply, timeout, late reply, slot reuse), timers, handler errors and panics. Exact output
-//! is asserted, including that nothing more came out (MAELSTROM.md "Errors", "Init").
+//! is asserted, including that nothing more came out (Maelstrom's docs "Errors", "Init").
 
 use maelstrom_loop::{Ctx, Duration, Error, ErrorCode, Handler, Instant, Message, Node, Origin};
 use serde_json::{json, Value};
@@ -301,7 +301,7 @@ fn a_reply_with_in_reply_to_zero_is_a_reply_not_a_request() {
     assert_eq!(node.handler().counter, 0);
 }
 
-/// MAELSTROM.md "Traps": a client that gave up is closed, and a message to it is "Invalid
+/// Maelstrom's docs "Traps": a client that gave up is closed, and a message to it is "Invalid
 /// dest". A deferred answer to a client (`c…`) is dropped from 90% of
 /// `Handler::CLIENT_TIMEOUT` (5 s here) after its request arrived; other nodes always get theirs.
 #[test]

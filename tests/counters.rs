@@ -1,6 +1,6 @@
 //! The counter nodes (examples/pn_counter.rs and examples/g_counter.rs, the same `Counter`
 //! with and without negative deltas), in process through the sans-IO core and as real
-//! processes. Checks MAELSTROM.md "Workloads" (g-counter, pn-counter: `add {delta}` ->
+//! processes. Checks Maelstrom's docs "Workloads" (g-counter, pn-counter: `add {delta}` ->
 //! `add_ok`, `read` -> `read_ok {value}`), "Errors" (10 and 12), and the final-read rule:
 //! after partitions heal, every node reads exactly the acknowledged total.
 

@@ -1,4 +1,4 @@
-//! The echo binary end to end (MAELSTROM.md "Init", "Workloads": echo), under load, and its
+//! The echo binary end to end (Maelstrom's docs "Init", "Workloads": echo), under load, and its
 //! logging at the default and trace levels.
 
 mod common;

@@ -1,5 +1,5 @@
 //! The g-set node (examples/g_set.rs), driven in process through the sans-IO core and once
-//! as a real process. Checks MAELSTROM.md "Workloads" (g-set: `add {element}` -> `add_ok`,
+//! as a real process. Checks Maelstrom's docs "Workloads" (g-set: `add {element}` -> `add_ok`,
 //! `read` -> `read_ok {value}`), "Errors" (10 for unknown types, 12 for malformed bodies)
 //! and the final-read rule: once partitions heal, every node holds every acknowledged add.
 
@@ -233,7 +233,7 @@ fn process_answers_init_add_read_and_unknown_types() {
     );
 }
 
-/// The simulator's g-set run (MAELSTROM.md flags, partitions) and a harsher one: the set
+/// The simulator's g-set run (Maelstrom's docs flags, partitions) and a harsher one: the set
 /// checker finds no lost or unexpected element, and gossip stays cheap.
 #[test]
 fn simulated_g_set_runs_are_valid_and_cheap() {

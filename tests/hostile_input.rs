@@ -1,4 +1,4 @@
-//! Hostile input against the real echo binary (MAELSTROM.md "Wire format", "Errors",
+//! Hostile input against the real echo binary (Maelstrom's docs "Wire format", "Errors",
 //! "Traps"): every row is one bad line and what the node must answer, or `None` for silence.
 //! After each row a normal echo must come back next, which proves nothing else was written
 //! and that the node kept going.

@@ -1,4 +1,4 @@
-//! Hostile input against every example binary (MAELSTROM.md "Wire format", "Errors",
+//! Hostile input against every example binary (Maelstrom's docs "Wire format", "Errors",
 //! "Traps"): each node, one of three, gets every message type any node here understands, from
 //! a client and from a peer, with bodies that lack fields or carry wrong types. After each line
 //! a request of a type no node knows must come back as error 10: the node is alive and reading

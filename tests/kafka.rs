@@ -1,4 +1,4 @@
-//! The kafka node (Gossip Glomers 5a-5c, MAELSTROM.md "Workloads": kafka): its challenge rows
+//! The kafka node (Gossip Glomers 5a-5c, Maelstrom's docs "Workloads": kafka): its challenge rows
 //! through the simulator, harsher runs with latency and partitions, the core driven by hand
 //! (the test plays the peer and the clock), and the binary itself.
 
@@ -87,7 +87,7 @@ fn key_owned_by(index: usize, nodes: usize) -> String {
 }
 
 /// Answers from the owner of a forwarded send, and what the client must hear
-/// (MAELSTROM.md "Errors": a definite code only when nothing was appended). Regression: an
+/// (Maelstrom's docs "Errors": a definite code only when nothing was appended). Regression: an
 /// owner's refusal used to reach the client as the indefinite 0, and nothing kept the
 /// owner from appending to a key it does not own.
 #[test]
@@ -139,7 +139,7 @@ fn forwarded_send_outcomes_reach_the_client_with_the_right_certainty() {
     }
 }
 
-/// Hostile or confused requests, one row each, and the error each must get (MAELSTROM.md
+/// Hostile or confused requests, one row each, and the error each must get (Maelstrom's docs
 /// "Errors"). Regressions: a peer could make a non-owner append to or serve a key owned
 /// elsewhere (`append_ok`/`part_ok`), an unknown part kind was served as a listing, and a
 /// negative or non-integer offset was silently read as 0.
@@ -203,7 +203,7 @@ fn bad_offsets_and_requests_for_keys_owned_elsewhere_are_refused() {
     assert_eq!(out[0]["body"]["offset"], 0, "{out:?}");
 }
 
-/// A poll or commit split across owners when one owner is silent (MAELSTROM.md "Workloads":
+/// A poll or commit split across owners when one owner is silent (Maelstrom's docs "Workloads":
 /// kafka): the poll answers in time with the keys it has, the commit with the indefinite
 /// code 0 (the local part did commit).
 #[test]

@@ -1,4 +1,4 @@
-//! The Raft lin-kv node (MAELSTROM.md "Workloads": lin-kv) under the simulator's
+//! The Raft lin-kv node (Maelstrom's docs "Workloads": lin-kv) under the simulator's
 //! linearizability checker, with partitions, and the binary itself.
 
 mod common;

@@ -1,6 +1,6 @@
 //! The simulator's engine (`maelstrom_loop::sim`): determinism, the network (latency,
 //! partitions), Maelstrom's services, protocol checks and the trace. Small handlers written
-//! here probe each behaviour; the real echo example runs unchanged. Relies on MAELSTROM.md
+//! here probe each behaviour; the real echo example runs unchanged. Relies on Maelstrom's docs
 //! ("Wire format", "Traps that fail a whole run", "Errors", "Services").
 
 // The example's `main` is not called here, and its `pub` handler is for includes like this.
@@ -243,6 +243,7 @@ fn gossip_run(seed: u64) -> (String, Vec<ClientMessage>) {
             loss: 0.1,
         },
         trace: true,
+        init_spread: Duration::ZERO,
     };
     let mut cluster = Cluster::new(config, |_| Gossip::new(1));
     let mut out = Vec::new();
@@ -286,7 +287,7 @@ fn same_seed_gives_an_identical_trace_and_another_seed_a_different_one() {
 
 // ---- The real echo example --------------------------------------------------------------
 
-/// The echo example, unchanged, answers every client through the simulator (MAELSTROM.md,
+/// The echo example, unchanged, answers every client through the simulator (Maelstrom's docs,
 /// "Workloads": echo → echo_ok with the same value), with no protocol errors.
 #[test]
 fn echo_example_answers_every_client_request() {
@@ -500,7 +501,7 @@ fn node_timers_fire_on_time() {
 
 // ---- Services ---------------------------------------------------------------------------
 
-/// Every lin-kv operation and error code (MAELSTROM.md, "Services"), over the simulated
+/// Every lin-kv operation and error code (Maelstrom's docs, "Services"), over the simulated
 /// network, one row per request and its outcome (`in_reply_to` checked separately).
 #[test]
 fn lin_kv_operations_and_errors() {
@@ -550,7 +551,7 @@ fn lin_kv_operations_and_errors() {
     assert!(lab.cluster.protocol_errors().is_empty());
 }
 
-/// Service replies carry `in_reply_to` and no `msg_id` (MAELSTROM.md, "Services"), and each
+/// Service replies carry `in_reply_to` and no `msg_id` (Maelstrom's docs, "Services"), and each
 /// request and reply counts as a service message.
 #[test]
 fn service_replies_have_in_reply_to_and_no_msg_id() {
@@ -596,7 +597,7 @@ fn unknown_request_types_get_no_answer_only_a_timeout() {
     );
 }
 
-/// seq-kv (MAELSTROM.md, "Services"): a writer always reads its own writes; another node's
+/// seq-kv (Maelstrom's docs, "Services"): a writer always reads its own writes; another node's
 /// reads are sometimes stale, but never go backwards.
 #[test]
 fn seq_kv_reads_are_stale_sometimes_but_monotonic() {

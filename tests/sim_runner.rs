@@ -1,6 +1,6 @@
 //! Whole simulated runs through `sim::runner`: the example nodes pass their challenge rows
 //! with fixed seeds, deliberately broken nodes fail them, and a run is reproducible from its
-//! seed (MAELSTROM.md "Workloads", "Traps").
+//! seed (Maelstrom's docs "Workloads", "Traps").
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/broadcast.rs"]
@@ -18,6 +18,7 @@ use maelstrom_loop::sim::history::OpKind;
 use maelstrom_loop::sim::nemesis::{Shape, Shapes};
 use maelstrom_loop::sim::report::Verdict;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig, Targets};
+use maelstrom_loop::kv::Kv;
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
 
@@ -436,7 +437,7 @@ impl<const PATIENT: bool> Handler for SlowEcho<PATIENT> {
     }
 }
 
-/// MAELSTROM.md "Traps": Maelstrom closes a client whose request timed out in a workload
+/// Maelstrom's docs "Traps": Maelstrom closes a client whose request timed out in a workload
 /// whose client is not reusable (echo is one), and a message to a closed client stops
 /// Maelstrom reading the node. The runner closes such clients and reports such messages; the
 /// library's guard keeps a node from sending them.
@@ -522,7 +523,7 @@ impl Handler for FlakyIds {
     }
 }
 
-/// MAELSTROM.md's command lines: 2 and 6a-6c run with `--availability total` (every
+/// the challenges' command lines: 2 and 6a-6c run with `--availability total` (every
 /// operation must succeed), and 3d/3e have message and latency targets. A run that misses
 /// one is invalid, though every answer was right.
 #[test]
@@ -574,4 +575,127 @@ fn runs_that_miss_their_availability_or_targets_are_invalid() {
     );
     let met = run(&challenge("3e", 1), |_| broadcast::Broadcast::default());
     assert!(met.is_valid(), "{met}");
+}
+
+/// A g-counter on seq-kv. With `poll`, it refreshes a cached total from seq-kv on a 50 ms
+/// timer and answers reads from the cache: a request to seq-kv is nearly always on its way,
+/// also when the run ends. Without, it calls seq-kv only while answering a client.
+struct SeqKvCounter {
+    poll: bool,
+    cached: i64,
+}
+
+impl Handler for SeqKvCounter {
+    type Timer = ();
+
+    fn on_init(&mut self, ctx: &mut Ctx<'_, Self>) -> Result<(), Error> {
+        if self.poll {
+            ctx.set_interval(Duration::from_millis(50), ());
+        }
+        Ok(())
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        let request = msg.origin();
+        if msg.kind() == "add" {
+            let delta: i64 = msg.field("delta")?;
+            Kv::seq().update(
+                ctx,
+                "total",
+                0_i64,
+                move |t| t + delta,
+                20,
+                move |_, ctx, r| r.and_then(|_| ctx.reply(&request, &json!({"type": "add_ok"}))),
+            )?;
+        } else if self.poll {
+            ctx.reply(msg, &json!({"type": "read_ok", "value": self.cached}))?;
+        } else {
+            Kv::seq().read_or(ctx, "total", 0_i64, move |_, ctx, total| {
+                ctx.reply(&request, &json!({"type": "read_ok", "value": total?}))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, _: ()) -> Result<(), Error> {
+        Kv::seq().read_or(ctx, "total", 0_i64, |node: &mut Self, _, total| {
+            node.cached = node.cached.max(total?);
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+/// Maelstrom tears the nodes down right after the final reads; a seq-kv request still on
+/// its way then gets an answer to a removed node, which crashes Maelstrom's teardown
+/// ("Invalid dest"). The simulator fails such a run and names the trap.
+#[test]
+fn a_service_request_in_flight_at_teardown_fails_the_run_as_maelstrom_crashes() {
+    let mut config = challenge("4", 1);
+    config.latency = maelstrom_loop::sim::Latency::Fixed(Duration::from_millis(100));
+    config.nemesis = maelstrom_loop::sim::runner::Nemesis::None;
+    config.time_limit = Duration::from_secs(5);
+    let trap = "maelstrom would crash at teardown: a seq-kv request from n";
+    let polling = run(&config, |_| SeqKvCounter {
+        poll: true,
+        cached: 0,
+    });
+    assert!(!polling.is_valid(), "{polling}");
+    assert!(
+        polling.protocol_errors.iter().any(|e| e.detail.contains(trap)),
+        "{polling}"
+    );
+    let on_demand = run(&config, |_| SeqKvCounter {
+        poll: false,
+        cached: 0,
+    });
+    assert!(
+        !on_demand
+            .protocol_errors
+            .iter()
+            .any(|e| e.detail.contains("teardown")),
+        "{on_demand}"
+    );
+    // Maelstrom's msgs-per-op counts service messages too: this node sends nothing else.
+    assert!(on_demand.msgs_per_op > 1.0, "{on_demand}");
+    assert_eq!(on_demand.msgs_per_op, on_demand.service_msgs_per_op);
+}
+
+/// The broadcast workload's first message to each node is the topology Maelstrom's
+/// `--topology` names (Maelstrom's docs, "Workloads": broadcast); the default is a grid.
+#[test]
+fn broadcast_nodes_get_the_configured_topology() {
+    use maelstrom_loop::sim::runner::Topology;
+    for topology in [Topology::Grid, Topology::Tree(3), Topology::Total] {
+        let mut config = challenge("3b", 1);
+        config.time_limit = Duration::from_secs(1);
+        config.topology = topology;
+        config.trace = true;
+        let report = run(&config, |_| broadcast::Broadcast::default());
+        let trace = report.trace.expect("trace asked for");
+        let ids: Vec<String> = (0..5).map(|i| format!("n{i}")).collect();
+        let expected: serde_json::Map<String, serde_json::Value> = topology
+            .neighbours(&ids)
+            .into_iter()
+            .map(|(id, of)| (id, json!(of)))
+            .collect();
+        for (node, record) in &trace.node_records {
+            let inputs: Vec<Vec<u8>> = String::from_utf8_lossy(record)
+                .lines()
+                .skip(1) // the header
+                .filter_map(|line| match maelstrom_loop::record::parse_event(line) {
+                    Ok(maelstrom_loop::record::Event::Input { line, .. }) => Some(line),
+                    _ => None,
+                })
+                .collect();
+            // After init, a broadcast node's first input is its topology.
+            let first: serde_json::Value = serde_json::from_slice(&inputs[1]).unwrap();
+            assert_eq!(first["body"]["type"], "topology", "{node}: {first}");
+            assert_eq!(
+                first["body"]["topology"],
+                json!(expected),
+                "{node} under {topology}"
+            );
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! The txn-list-append node (MAELSTROM.md "Workloads": txn-list-append, strict-serializable)
+//! The txn-list-append node (Maelstrom's docs "Workloads": txn-list-append, strict-serializable)
 //! through the simulator, with latency and partitions, the core driven by hand (the test plays
 //! the sequencer and the clock), and the binary itself.
 
@@ -67,7 +67,7 @@ fn the_binary_appends_and_reads_within_and_across_transactions() {
 }
 
 /// What the sequencer answers a forwarded transaction, and what the client must hear
-/// (MAELSTROM.md "Errors": definite only if nothing was applied; Elle counts a definitely
+/// (Maelstrom's docs "Errors": definite only if nothing was applied; Elle counts a definitely
 /// failed transaction whose appends are visible as an aborted read). Regression: an
 /// `execute_ok` without a readable `txn` (the sequencer did commit) reached the client as
 /// the definite error 12.
@@ -125,7 +125,7 @@ fn forwarded_txn_outcomes_reach_the_client_with_the_right_certainty() {
     }
 }
 
-/// Only the sequencer executes (MAELSTROM.md "Workloads": txn-list-append is
+/// Only the sequencer executes (Maelstrom's docs "Workloads": txn-list-append is
 /// strict-serializable, one database). Regression: any node executed an `execute` it got,
 /// on its own empty lists, and answered `execute_ok` with reads nobody else would agree with.
 /// A malformed transaction is refused where it arrives, with no forward.

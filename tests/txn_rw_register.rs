@@ -1,5 +1,5 @@
 //! The txn-rw-register node (examples/txn_rw_register.rs), in process through the sans-IO
-//! core and once as a real process. Checks MAELSTROM.md "Workloads" (txn-rw-register:
+//! core and once as a real process. Checks Maelstrom's docs "Workloads" (txn-rw-register:
 //! `txn {txn}` -> `txn_ok {txn}` with reads filled in, `null` for a missing key), "Errors"
 //! (10 and 12), total availability (challenges 6a-6c: every txn is answered at once, even
 //! when partitioned) and read committed: a txn sees its own writes, no node ever reads

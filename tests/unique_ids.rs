@@ -1,4 +1,4 @@
-//! The unique-ids binary (MAELSTROM.md "Workloads": unique-ids): ids from three nodes never
+//! The unique-ids binary (Maelstrom's docs "Workloads": unique-ids): ids from three nodes never
 //! collide, and a request before init is refused with a definite error.
 
 mod common;

@@ -106,6 +106,7 @@ pub mod rng;
 pub mod runner;
 mod services;
 pub mod shrink;
+pub mod suite;
 mod trace;
 pub mod workload;
 

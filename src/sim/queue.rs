@@ -86,6 +86,13 @@ impl EventQueue {
         self.heap.peek().map(|scheduled| scheduled.at)
     }
 
+    /// Every pending event with its time, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Instant, &Event)> {
+        self.heap
+            .iter()
+            .map(|scheduled| (scheduled.at, &scheduled.event))
+    }
+
     /// Takes the earliest event.
     pub(crate) fn pop(&mut self) -> Option<(Instant, Event)> {
         self.heap

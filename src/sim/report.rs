@@ -1,5 +1,6 @@
 //! The outcome of a simulated run, shaped like Maelstrom's summary: validity and why, client
-//! operations, server messages per operation, latency quantiles in virtual time, the seed,
+//! operations, messages per operation (Maelstrom's count: every message that involves no
+//! client), latency quantiles in virtual time, the seed,
 //! and the trace when asked for.
 //!
 //! Every failure (checker anomaly, protocol error, missed goal) is labelled with its
@@ -110,9 +111,12 @@ pub struct Report {
     pub ops_fail: u64,
     /// Client operations with an unknown outcome (timeouts, indefinite errors).
     pub ops_info: u64,
-    /// Node-to-node messages per client operation (Maelstrom's `:net :servers :msgs-per-op`).
+    /// Messages that involve no client, per client operation, as Maelstrom computes its
+    /// `:net :servers :msgs-per-op`: node-to-node messages (lost ones included) and
+    /// messages between nodes and services (`seq-kv`, `lin-kv`, ...) both ways.
     pub msgs_per_op: f64,
-    /// Node-to-service messages per client operation.
+    /// The services' share of [`Report::msgs_per_op`]: messages between nodes and services,
+    /// both ways, per client operation.
     pub service_msgs_per_op: f64,
     /// Latency of ok operations in virtual microseconds, median; for broadcast, the stable
     /// latency of each value as Maelstrom reports it (see `stable_latencies_us`).
@@ -170,7 +174,7 @@ impl Report {
             ops_ok,
             ops_fail,
             ops_info,
-            msgs_per_op: stats.server_msgs as f64 / ops,
+            msgs_per_op: (stats.server_msgs + stats.service_msgs) as f64 / ops,
             service_msgs_per_op: stats.service_msgs as f64 / ops,
             latency_us_p50: quantile(0.5),
             latency_us_p95: quantile(0.95),
@@ -267,6 +271,18 @@ impl Report {
         } else {
             Verdict::Valid
         }
+    }
+
+    /// How long the simulation took in wall-clock time, in words. Kept out of the table and
+    /// of [`Display`](fmt::Display), so that those are the same on every machine.
+    pub fn timing(&self) -> String {
+        format!(
+            "{} (seed {}) simulated in {:.3} s ({:.0} msgs/s)",
+            self.challenge,
+            self.seed,
+            self.wall_time.as_secs_f64(),
+            self.sim_msgs_per_sec
+        )
     }
 
     /// The header of [`Report::table_row`].
@@ -397,19 +413,13 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  net: {:.2} server msgs/op, {:.2} service msgs/op",
+            "  net: {:.2} msgs/op involving no client, of which {:.2} to or from services",
             self.msgs_per_op, self.service_msgs_per_op
-        )?;
-        writeln!(
-            f,
-            "  latency (virtual): p50 {} us, p95 {} us, p99 {} us, max {} us",
-            self.latency_us_p50, self.latency_us_p95, self.latency_us_p99, self.latency_us_max
         )?;
         write!(
             f,
-            "  simulated in {:.3} s ({:.0} msgs/s)",
-            self.wall_time.as_secs_f64(),
-            self.sim_msgs_per_sec
+            "  latency (virtual): p50 {} us, p95 {} us, p99 {} us, max {} us",
+            self.latency_us_p50, self.latency_us_p95, self.latency_us_p99, self.latency_us_max
         )
     }
 }

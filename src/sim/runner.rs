@@ -10,15 +10,22 @@
 //! that answers the old id later has sent to a node that no longer exists, which Maelstrom
 //! treats as "Invalid dest" and the run reports as a protocol error. In the others
 //! (unique-ids, lin-kv, txn-rw-register, txn-list-append) the client keeps its id and
-//! silently skips late answers. Requests are started at
-//! exponentially spaced instants at `rate` per second overall; an instant with every process
-//! busy is skipped. A partition nemesis runs Maelstrom's schedule and shapes
-//! ([`PartitionSchedule`]) while clients generate requests, and the report lists every
-//! partition it started. Workloads with a final read heal the network, wait 10 s, then read
-//! every node (retrying each until it answers). Everything is seeded from `RunConfig::seed`.
+//! silently skips late answers. Requests are started `rate` per second overall, at gaps
+//! uniform on `[0, 2 / rate)` (jepsen's `stagger`); an instant with every process busy is
+//! skipped. A partition nemesis runs Maelstrom's schedule and shapes ([`PartitionSchedule`])
+//! while clients generate requests, and the report lists every partition it started.
+//! Workloads with a final read heal the network, wait 10 s, then read every node (retrying
+//! each until it answers). Everything is seeded from `RunConfig::seed`.
+//!
+//! The run ends where Maelstrom tears the nodes down: after the final reads (or kafka's
+//! final polls), or, for workloads without a final phase, as soon as every request has its
+//! answer or timed out. A request to a service still on its way then fails the run
+//! ([`Cluster::service_requests_in_flight`]): Maelstrom would answer it to a removed node
+//! and crash at teardown without a verdict.
 
 mod clients;
 mod config;
+mod topology;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +33,7 @@ use serde_json::{json, Value};
 
 use self::clients::{new_clients, Clients};
 pub use self::config::{Nemesis, RunConfig, Targets};
+pub use self::topology::Topology;
 use super::check::{self, Failure, Workload};
 use super::cluster::{ClientMessage, Cluster, ClusterConfig};
 use super::history::OpKind;
@@ -42,6 +50,10 @@ use crate::time::{Duration, Instant};
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Quiet time between healing and the final reads.
 pub const FINAL_QUIESCE: Duration = Duration::from_secs(10);
+/// How far apart the nodes get `init`, per node ([`ClusterConfig::init_spread`]): Maelstrom
+/// brought 25 nodes up over 260 ms on a 2-core machine. Without it, every node's periodic
+/// timers would tick in lockstep, which no real run does.
+pub const INIT_SPREAD_PER_NODE: Duration = Duration::from_millis(10);
 /// Final reads per node before the run gives up on that node.
 const FINAL_ATTEMPTS: u32 = 20;
 
@@ -57,12 +69,17 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
             loss: 0.0,
         },
         trace: config.trace,
+        init_spread: INIT_SPREAD_PER_NODE.saturating_mul(config.node_count as u64),
     };
+    let workload_start = Instant::ZERO + cluster_config.init_spread;
     let mut cluster = Cluster::new(cluster_config, make_node);
     let mut clients = new_clients(config, &mut master);
     let mut replies = Vec::new();
+    // Maelstrom's clients start once every node has answered init.
+    cluster.run_until(workload_start, &mut replies);
+    replies.clear();
     if config.workload == Workload::Broadcast {
-        send_topology(&mut cluster, &mut replies);
+        send_topology(&mut cluster, config.topology, &mut replies);
     }
     let end = cluster.now() + config.time_limit;
     let mut partitions = generate(
@@ -79,7 +96,9 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     final_phase(&mut cluster, &mut clients, &mut replies);
     let stats = cluster.stats();
     let check = check::check(&config.workload, &clients.history);
-    let protocol_errors = protocol_failures(cluster.protocol_errors(), &clients.schema_errors);
+    let mut protocol_errors =
+        protocol_failures(cluster.protocol_errors(), &clients.schema_errors);
+    protocol_errors.extend(teardown_crashes(&cluster).into_iter().map(Failure::maelstrom));
     let trace = config.trace.then(|| trace_of(&cluster));
     let mut report = Report::new(
         config,
@@ -108,20 +127,18 @@ fn protocol_failures(network: &[String], schema: &[String]) -> Vec<Failure> {
         .collect()
 }
 
-/// Maelstrom's broadcast clients first send every node a topology (a line of neighbours).
-fn send_topology<H: Handler>(cluster: &mut Cluster<H>, replies: &mut Vec<ClientMessage>) {
+/// Maelstrom's broadcast clients first send every node the topology
+/// ([`RunConfig::topology`]).
+fn send_topology<H: Handler>(
+    cluster: &mut Cluster<H>,
+    topology: Topology,
+    replies: &mut Vec<ClientMessage>,
+) {
     let ids = cluster.node_ids().to_vec();
-    let topology: serde_json::Map<String, Value> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let neighbours: Vec<&String> = [i.checked_sub(1), Some(i + 1)]
-                .into_iter()
-                .flatten()
-                .filter_map(|j| ids.get(j))
-                .collect();
-            (id.clone(), json!(neighbours))
-        })
+    let topology: serde_json::Map<String, Value> = topology
+        .neighbours(&ids)
+        .into_iter()
+        .map(|(id, neighbours)| (id, json!(neighbours)))
         .collect();
     for (i, id) in ids.iter().enumerate() {
         let body = json!({"type": "topology", "topology": topology, "msg_id": 1_000_000 + i});
@@ -153,8 +170,7 @@ fn generate<H: Handler>(
     };
     let mut partitions = Vec::new();
     let mean_gap_us = 1e6 / config.rate.max(1e-3);
-    let mut next_op =
-        cluster.now() + Duration::from_micros(arrivals.exponential(mean_gap_us) as u64);
+    let mut next_op = cluster.now() + stagger(&mut arrivals, mean_gap_us);
     let mut slot_cursor = 0usize;
     while cluster.now() < end {
         let next_fault = nemesis.as_ref().map(PartitionSchedule::next_at);
@@ -175,7 +191,7 @@ fn generate<H: Handler>(
         }
         if next_op <= wake && wake < end {
             start_op(cluster, clients, &mut slot_cursor);
-            next_op = wake + Duration::from_micros(arrivals.exponential(mean_gap_us) as u64);
+            next_op = wake + stagger(&mut arrivals, mean_gap_us);
         }
     }
     partitions
@@ -208,6 +224,12 @@ fn heal<H: Handler>(cluster: &mut Cluster<H>, partitions: &mut [PartitionRecord]
     }
 }
 
+/// The gap before the next request: uniform on `[0, 2 x mean)`, as jepsen's `stagger`
+/// spaces Maelstrom's requests (all clients together).
+fn stagger(arrivals: &mut Rng, mean_gap_us: f64) -> Duration {
+    Duration::from_micros((arrivals.unit() * 2.0 * mean_gap_us) as u64)
+}
+
 /// Starts one request on the next free client process, if any.
 fn start_op<H: Handler>(cluster: &mut Cluster<H>, clients: &mut Clients, cursor: &mut usize) {
     let slots = clients.processes.len();
@@ -235,6 +257,12 @@ fn final_phase<H: Handler>(
     clients: &mut Clients,
     replies: &mut Vec<ClientMessage>,
 ) {
+    let has_final_phase = clients.generator.final_read().is_some()
+        || clients.generator.kafka_final_targets().is_some();
+    if !has_final_phase {
+        // Maelstrom tears down as soon as the last request has its answer or timed out.
+        return drive_until_answered(cluster, clients, replies);
+    }
     let quiet = cluster.now() + FINAL_QUIESCE;
     drive_until(cluster, clients, replies, quiet);
     if let Some(targets) = clients.generator.kafka_final_targets() {
@@ -340,6 +368,41 @@ fn kafka_final_polls<H: Handler>(
         clients.receive(cluster, replies);
         clients.expire(cluster, wake);
     }
+}
+
+/// Runs until no client request is in flight (each ends by its answer or its timeout).
+fn drive_until_answered<H: Handler>(
+    cluster: &mut Cluster<H>,
+    clients: &mut Clients,
+    replies: &mut Vec<ClientMessage>,
+) {
+    while let Some(deadline) = clients.earliest_deadline() {
+        // Step event by event, so that the run ends at the last answer, not at a deadline.
+        let wake = cluster
+            .next_event_at()
+            .map_or(deadline, |at| at.max(cluster.now()).min(deadline));
+        cluster.run_until(wake, replies);
+        clients.receive(cluster, replies);
+        clients.expire(cluster, wake);
+    }
+}
+
+/// Maelstrom's teardown trap: a service request still on its way when the nodes stop is
+/// answered to a node that no longer exists, which crashes Maelstrom (no verdict).
+fn teardown_crashes<H: Handler>(cluster: &Cluster<H>) -> Vec<String> {
+    let stranded = cluster.service_requests_in_flight();
+    let Some((lands, node, service)) = stranded.first() else {
+        return Vec::new();
+    };
+    vec![format!(
+        "maelstrom would crash at teardown: a {service} request from {node} was in flight \
+         when the nodes stopped at {}, and {service}'s answer (at {lands}) to the removed \
+         {node} is an invalid destination that kills Maelstrom's service thread \
+         ({} service request(s) in flight in all); send service requests only while \
+         answering a client request",
+        cluster.now(),
+        stranded.len()
+    )]
 }
 
 fn drive_until<H: Handler>(

@@ -373,7 +373,7 @@ fn example_path(name: &str) -> PathBuf {
     profile_dir.join("examples").join(name)
 }
 
-/// The simulator's run of `challenge` (MAELSTROM.md's flags) with a fixed `seed`.
+/// The simulator's run of `challenge` (the challenges' flags) with a fixed `seed`.
 pub fn challenge(challenge: &str, seed: u64) -> RunConfig {
     let mut config = RunConfig::challenge(challenge).expect("a known challenge");
     config.seed = seed;

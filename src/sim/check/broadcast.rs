@@ -243,7 +243,7 @@ mod tests {
     use crate::time::Instant;
     use serde_json::{json, Value};
 
-    /// Final reads on three nodes after broadcasts 0..4 (MAELSTROM.md, Workloads: broadcast).
+    /// Final reads on three nodes after broadcasts 0..4 (Maelstrom's docs, Workloads: broadcast).
     fn final_reads(h: &mut History, contents: [Value; 3]) {
         for (i, read) in contents.into_iter().enumerate() {
             let process = 100 + i as u64;

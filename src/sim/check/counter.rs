@@ -186,7 +186,7 @@ mod tests {
         h.push_completion(process, Ok, json!(value), Instant::from_millis(1_001));
     }
 
-    /// Adds 5, -2 (pn-counter), a failed add and an indeterminate +3 (MAELSTROM.md, g-counter).
+    /// Adds 5, -2 (pn-counter), a failed add and an indeterminate +3 (Maelstrom's docs, g-counter).
     fn adds(h: &mut History) {
         op(h, 1, "add", json!(5), 0, Ok, Value::Null, 10);
         op(h, 2, "add", json!(-2), 0, Ok, Value::Null, 10);

@@ -51,7 +51,7 @@ mod tests {
     use crate::sim::history::OpKind::{Fail, Info, Ok};
     use serde_json::{json, Value};
 
-    /// Any JSON comes back unchanged (MAELSTROM.md, Workloads: echo).
+    /// Any JSON comes back unchanged (Maelstrom's docs, Workloads: echo).
     #[test]
     fn faithful_echo_is_valid() {
         let mut h = History::new();

@@ -4,7 +4,7 @@
 //! dispatch ([`check`]), plus the helpers every checker shares: pairing invocations with
 //! completions (`Call`), hashable JSON atoms (`Atom`) and capped anomaly lists. Each
 //! workload's rules live in its own submodule, modelled on what Maelstrom's checkers flag (see
-//! `shared/MAELSTROM.md`). Checkers never panic on what nodes returned: a malformed value is
+//! Maelstrom's docs). Checkers never panic on what nodes returned: a malformed value is
 //! an anomaly. They do not run clients or format reports beyond one summary line.
 //!
 //! Every anomaly carries a [`Strictness`]: whether Maelstrom v0.2.3's own checker (Jepsen's

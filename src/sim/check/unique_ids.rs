@@ -44,7 +44,7 @@ mod tests {
     use crate::sim::history::OpKind::Ok;
     use serde_json::{json, Value};
 
-    /// Ids of any JSON shape are fine as long as they differ (MAELSTROM.md, unique-ids).
+    /// Ids of any JSON shape are fine as long as they differ (Maelstrom's docs, unique-ids).
     #[test]
     fn distinct_ids_are_valid() {
         let mut h = History::new();

@@ -257,7 +257,7 @@ mod tests {
         cluster
     }
 
-    /// Lines no handler can write through `Ctx`, but a node binary could print (MAELSTROM.md,
+    /// Lines no handler can write through `Ctx`, but a node binary could print (Maelstrom's docs,
     /// "Traps that fail a whole run"): one protocol error each, nothing routed.
     #[test]
     fn lines_that_are_not_messages_are_protocol_errors() {

@@ -1,6 +1,7 @@
 //! What a simulated run is: workload, cluster, load, faults and goals, and the Gossip
 //! Glomers challenges' settings ([`RunConfig::challenge`]).
 
+use super::Topology;
 use crate::sim::check::{TxnModel, Workload};
 use crate::sim::nemesis::Shapes;
 use crate::sim::net::Latency;
@@ -65,6 +66,9 @@ pub struct RunConfig {
     pub latency: Latency,
     /// The fault schedule.
     pub nemesis: Nemesis,
+    /// The neighbours the broadcast workload's `topology` message suggests (Maelstrom's
+    /// `--topology`, default [`Topology::Grid`]); other workloads send none.
+    pub topology: Topology,
     /// The fraction of client operations that must succeed, like Maelstrom's
     /// `--availability` (`1.0` is `total`); `None` checks nothing.
     pub availability: Option<f64>,
@@ -90,8 +94,8 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A run of `workload` on `node_count` nodes with Maelstrom's defaults (rate 5, 10 s,
-    /// concurrency = node count, no latency, no nemesis, 10 active keys, transactions of up
-    /// to 4 operations, 16 writes per key) and seed 1.
+    /// concurrency = node count, no latency, no nemesis, grid topology, 10 active keys,
+    /// transactions of up to 4 operations, 16 writes per key) and seed 1.
     pub fn new(name: &str, workload: Workload, node_count: usize) -> RunConfig {
         RunConfig {
             name: name.to_owned(),
@@ -102,6 +106,7 @@ impl RunConfig {
             concurrency: node_count.max(1),
             latency: Latency::default(),
             nemesis: Nemesis::None,
+            topology: Topology::Grid,
             availability: None,
             targets: None,
             key_count: 10,
@@ -113,9 +118,36 @@ impl RunConfig {
         }
     }
 
-    /// The Gossip Glomers command lines of MAELSTROM.md ("1", "2", "3a".."3e", "4",
-    /// "5a".."5c", "6a".."6c") and the tutorial's "g-set", "pn-counter", "lin-kv",
-    /// "txn-list-append".
+    /// The settings of a Gossip Glomers challenge ("1", "2", "3a".."3e", "4", "5a".."5c",
+    /// "6a".."6c") or of one of Maelstrom's tutorial workloads ("g-set", "pn-counter",
+    /// "lin-kv", "txn-list-append"), as their `maelstrom test` command lines give them;
+    /// `None` for any other name. Every row has Maelstrom's defaults otherwise: constant
+    /// latency, the grid topology, seed 1.
+    ///
+    /// | row | workload | nodes | time s | rate/s | clients | latency ms | partitions |
+    /// |-----|----------|------:|-------:|-------:|--------:|-----------:|------------|
+    /// | 1 | echo | 1 | 10 | 5 | 1 | 0 | no |
+    /// | 2 | unique-ids | 3 | 30 | 1000 | 3 | 0 | yes |
+    /// | 3a | broadcast | 1 | 20 | 10 | 1 | 0 | no |
+    /// | 3b | broadcast | 5 | 20 | 10 | 5 | 0 | no |
+    /// | 3c | broadcast | 5 | 20 | 10 | 5 | 0 | yes |
+    /// | 3d, 3e | broadcast | 25 | 20 | 100 | 25 | 100 | no |
+    /// | g-set | g-set | 3 | 20 | 10 | 3 | 0 | yes |
+    /// | 4 | g-counter | 3 | 20 | 100 | 3 | 0 | yes |
+    /// | pn-counter | pn-counter | 3 | 20 | 10 | 3 | 0 | yes |
+    /// | 5a | kafka | 1 | 20 | 1000 | 2 | 0 | no |
+    /// | 5b, 5c | kafka | 2 | 20 | 1000 | 4 | 0 | no |
+    /// | 6a | txn-rw-register (read uncommitted) | 1 | 20 | 1000 | 2 | 0 | no |
+    /// | 6b | txn-rw-register (read uncommitted) | 2 | 20 | 1000 | 4 | 0 | yes |
+    /// | 6c | txn-rw-register (read committed) | 2 | 20 | 1000 | 4 | 0 | yes |
+    /// | lin-kv | lin-kv | 3 | 20 | 100 | 6 | 0 | yes |
+    /// | txn-list-append | txn-list-append (strict serializable) | 2 | 10 | 100 | 4 | 0 | no |
+    ///
+    /// Goals: 2 and 6a-6c need every operation to succeed ([`RunConfig::availability`]
+    /// `Some(1.0)`, Maelstrom's `--availability total`); 3d needs under 30 msgs/op, a
+    /// median (stable) latency under 400 ms and a maximum under 600 ms; 3e under 20
+    /// msgs/op, 1 s and 2 s ([`RunConfig::targets`]).
+    /// Partitions: [`Nemesis::Partition`] every 5 s.
     pub fn challenge(name: &str) -> Option<RunConfig> {
         // Their command lines set no `--nemesis-interval`: Maelstrom's default.
         let partition = Nemesis::partition(Nemesis::DEFAULT_INTERVAL);
@@ -147,7 +179,7 @@ impl RunConfig {
         config.concurrency = if conc == 0 { nodes } else { conc };
         config.latency = ms(latency);
         config.nemesis = if faults { partition } else { Nemesis::None };
-        // MAELSTROM.md's command lines: `--availability total` for 2 and 6a-6c.
+        // The challenges' command lines: `--availability total` for 2 and 6a-6c.
         if matches!(name, "2" | "6a" | "6b" | "6c") {
             config.availability = Some(1.0);
         }

@@ -206,7 +206,7 @@ mod tests {
             .map_err(|e| i64::from(e.code().code()))
     }
 
-    /// Sequential consistency (MAELSTROM.md, Services): a writer always reads its own writes;
+    /// Sequential consistency (Maelstrom's docs, Services): a writer always reads its own writes;
     /// another reader that keeps up often reads stale values but never goes backwards.
     #[test]
     fn reads_are_often_stale_but_monotonic_and_read_your_writes() {
