@@ -2,7 +2,7 @@
 //! `MAELSTROM_RECORD` replay byte for byte with `MAELSTROM_REPLAY`, timers and `ctx.rng()`
 //! included; a changed handler is caught at its first divergent line; a record cut short, or
 //! whose input ended mid-line, still replays; the simulator's records replay through the real
-//! binaries. Relies on MAELSTROM.md "Wire format" (one JSON message per line).
+//! binaries. Relies on Maelstrom's docs "Wire format" (one JSON message per line).
 
 mod common;
 

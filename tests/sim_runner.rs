@@ -12,13 +12,13 @@ mod echo;
 #[path = "../examples/unique_ids.rs"]
 mod unique_ids;
 
+use maelstrom_loop::kv::Kv;
 use maelstrom_loop::sim::check::Strictness;
 use maelstrom_loop::sim::check::Workload;
 use maelstrom_loop::sim::history::OpKind;
 use maelstrom_loop::sim::nemesis::{Shape, Shapes};
 use maelstrom_loop::sim::report::Verdict;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig, Targets};
-use maelstrom_loop::kv::Kv;
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Message, Origin};
 use serde_json::json;
 
@@ -479,7 +479,7 @@ impl Handler for SlowIds {
     }
 }
 
-/// MAELSTROM.md "Workloads": unique-ids' client is reusable (as are lin-kv's and the
+/// Maelstrom's docs "Workloads": unique-ids' client is reusable (as are lin-kv's and the
 /// transaction workloads'): after a timeout it keeps its id and skips the late answer, so
 /// answering late is no protocol error there, only an indeterminate operation.
 #[test]
@@ -642,7 +642,10 @@ fn a_service_request_in_flight_at_teardown_fails_the_run_as_maelstrom_crashes() 
     });
     assert!(!polling.is_valid(), "{polling}");
     assert!(
-        polling.protocol_errors.iter().any(|e| e.detail.contains(trap)),
+        polling
+            .protocol_errors
+            .iter()
+            .any(|e| e.detail.contains(trap)),
         "{polling}"
     );
     let on_demand = run(&config, |_| SeqKvCounter {

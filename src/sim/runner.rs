@@ -96,9 +96,12 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     final_phase(&mut cluster, &mut clients, &mut replies);
     let stats = cluster.stats();
     let check = check::check(&config.workload, &clients.history);
-    let mut protocol_errors =
-        protocol_failures(cluster.protocol_errors(), &clients.schema_errors);
-    protocol_errors.extend(teardown_crashes(&cluster).into_iter().map(Failure::maelstrom));
+    let mut protocol_errors = protocol_failures(cluster.protocol_errors(), &clients.schema_errors);
+    protocol_errors.extend(
+        teardown_crashes(&cluster)
+            .into_iter()
+            .map(Failure::maelstrom),
+    );
     let trace = config.trace.then(|| trace_of(&cluster));
     let mut report = Report::new(
         config,

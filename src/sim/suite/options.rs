@@ -100,9 +100,7 @@ impl Options {
                 "--nemesis" => over.nemesis = Some(nemesis(&value()?)?),
                 "--availability" => over.availability = Some(availability(&value()?)?),
                 "--topology" => over.topology = Some(value()?.parse()?),
-                "--nemesis-interval" => {
-                    over.nemesis_interval_secs = Some(number(flag, &value()?)?)
-                }
+                "--nemesis-interval" => over.nemesis_interval_secs = Some(number(flag, &value()?)?),
                 "--partition-shapes" => over.partition_shapes = Some(value()?.parse()?),
                 "--key-count" => over.key_count = Some(positive(flag, &value()?)?),
                 "--max-txn-length" => over.max_txn_length = Some(positive(flag, &value()?)?),

@@ -6,7 +6,7 @@ use crate::sim::check::{Strictness, Validity};
 use crate::sim::history::OpKind::Ok;
 use serde_json::json;
 
-/// Messages on the wire as MAELSTROM.md (Workloads: kafka) describes them.
+/// Messages on the wire as Maelstrom's docs (Workloads: kafka) describes them.
 fn send(h: &mut History, process: u64, key: &str, msg: i64, offset: i64, at: u64) {
     let output = json!([key, msg, offset]);
     op(

@@ -10,7 +10,7 @@ use serde_json::json;
 use TxnModel::{ReadCommitted, ReadUncommitted, Serializable, StrictSerializable};
 
 /// A transaction from `start` to `end` ms; the request is the reply with reads blanked
-/// (MAELSTROM.md, Workloads: txn-rw-register and txn-list-append).
+/// (Maelstrom's docs, Workloads: txn-rw-register and txn-list-append).
 fn txn(h: &mut History, process: u64, start: u64, end: u64, kind: OpKind, mops: Value) {
     let mut request = mops.clone();
     for mop in request.as_array_mut().into_iter().flatten() {
