@@ -26,6 +26,9 @@ pub mod unique_ids;
 /// At most this many anomaly details are kept in a [`CheckResult`]; counts cover all of them.
 pub const MAX_ANOMALIES: usize = 20;
 
+/// At most this many operations are named in [`CheckResult::ops`].
+pub const MAX_NAMED_OPS: usize = 100;
+
 /// The verdict of a checker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,6 +50,10 @@ pub struct CheckResult {
     pub summary: String,
     /// Details of individual anomalies, at most [`MAX_ANOMALIES`].
     pub anomalies: Vec<String>,
+    /// History indexes of the invocations the anomalies are about, in history order, at most
+    /// [`MAX_NAMED_OPS`]; empty when the checker does not name operations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<usize>,
 }
 
 impl CheckResult {
@@ -57,7 +64,18 @@ impl CheckResult {
             validity,
             summary,
             anomalies,
+            ops: Vec::new(),
         }
+    }
+
+    /// The result naming the invocations (history indexes) its anomalies are about; they are
+    /// sorted, deduplicated and cut to [`MAX_NAMED_OPS`].
+    pub fn with_ops(mut self, mut ops: Vec<usize>) -> CheckResult {
+        ops.sort_unstable();
+        ops.dedup();
+        ops.truncate(MAX_NAMED_OPS);
+        self.ops = ops;
+        self
     }
 
     /// True only for [`Validity::Valid`]: an unknown result is not a pass.
@@ -304,6 +322,8 @@ pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
 pub(crate) struct Anomalies {
     details: Vec<String>,
     count: usize,
+    /// History indexes of the invocations named so far.
+    ops: Vec<usize>,
 }
 
 impl Anomalies {
@@ -312,6 +332,13 @@ impl Anomalies {
         self.count += 1;
         if self.details.len() < MAX_ANOMALIES {
             self.details.push(detail());
+        }
+    }
+
+    /// Names the invocation at history index `index` as part of an anomaly.
+    pub(crate) fn name_op(&mut self, index: usize) {
+        if self.ops.len() < MAX_NAMED_OPS {
+            self.ops.push(index);
         }
     }
 
@@ -327,7 +354,7 @@ impl Anomalies {
         } else {
             Validity::Invalid
         };
-        CheckResult::new(validity, summary, self.details)
+        CheckResult::new(validity, summary, self.details).with_ops(self.ops)
     }
 }
 
