@@ -7,6 +7,7 @@
 //! cargo run --release --example glomers -- --only 3d,4       # some challenges
 //! cargo run --release --example glomers -- --seed 7 --verbose
 //! cargo run --release --example glomers -- --only 4 --trace sim-out   # trace + node inputs
+//! cargo run --release --example glomers -- --only 3c --report pages    # pages/3c/index.html
 //! cargo run --release --example glomers -- --node-count 7 --latency 50 --nemesis partition --seeds 20
 //! ```
 //!
@@ -16,6 +17,9 @@
 //! `[0, 2 x mean]`, `exponential`), `--nemesis partition|none`, `--availability total|F`
 //! (the fraction of operations that must succeed; 2 and 6a-6c require `total`).
 //! `--seeds N` runs each row with seeds `seed .. seed + N` and prints a row per seed.
+//! `--report DIR` draws each run as a self-contained HTML page, `DIR/<row>/index.html`, with
+//! `DIR/index.html` linking them; `--report-window 12.5s..13.5s` sets the span its message
+//! diagram covers (by default two seconds around the first failing operation).
 //!
 //! A row is valid when the checker passes, no node broke the protocol, and the run met its
 //! goals: the availability, and 3d's and 3e's msgs-per-op and latency targets. Those targets
@@ -57,6 +61,7 @@ mod unique_ids;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use maelstrom_loop::sim::draw::{ReportDir, Window};
 use maelstrom_loop::sim::net::Latency;
 use maelstrom_loop::sim::report::Report;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
@@ -102,6 +107,8 @@ struct Options {
     seeds: u64,
     only: Option<Vec<String>>,
     trace: Option<PathBuf>,
+    report: Option<PathBuf>,
+    report_window: Option<Window>,
     verbose: bool,
     overrides: Overrides,
 }
@@ -203,6 +210,8 @@ fn parse_options() -> Result<Options, String> {
         seeds: 1,
         only: None,
         trace: None,
+        report: None,
+        report_window: None,
         verbose: false,
         overrides: Overrides::default(),
     };
@@ -216,6 +225,8 @@ fn parse_options() -> Result<Options, String> {
             "--seeds" => options.seeds = parse_number::<u64>(flag, &value()?)?.max(1),
             "--only" => options.only = Some(value()?.split(',').map(str::to_owned).collect()),
             "--trace" => options.trace = Some(PathBuf::from(value()?)),
+            "--report" => options.report = Some(PathBuf::from(value()?)),
+            "--report-window" => options.report_window = Some(Window::parse(&value()?)?),
             "--verbose" => options.verbose = true,
             "--node-count" => over.node_count = Some(parse_number(flag, &value()?)?),
             "--time-limit" => over.time_limit_secs = Some(parse_number(flag, &value()?)?),
@@ -269,6 +280,30 @@ fn write_trace(dir: &std::path::Path, report: &Report) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The command that reruns one row with one seed, keeping this run's overrides.
+fn rerun_command(row: &str, seed: u64) -> String {
+    const DROPPED: [&str; 6] = [
+        "--only",
+        "--seed",
+        "--seeds",
+        "--trace",
+        "--report",
+        "--report-window",
+    ];
+    let mut command =
+        format!("cargo run --release --example glomers -- --only {row} --seed {seed}");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if DROPPED.contains(&arg.as_str()) {
+            args.next();
+        } else if arg != "--verbose" {
+            command.push(' ');
+            command.push_str(&arg);
+        }
+    }
+    command
+}
+
 fn main() -> ExitCode {
     let options = match parse_options() {
         Ok(options) => options,
@@ -278,6 +313,10 @@ fn main() -> ExitCode {
         }
     };
     println!("{}", Report::table_header());
+    let mut pages = options
+        .report
+        .as_ref()
+        .map(|dir| ReportDir::new(dir, options.report_window));
     let mut all_valid = true;
     for (name, run_row) in ROWS {
         if options
@@ -291,7 +330,7 @@ fn main() -> ExitCode {
             continue;
         };
         options.overrides.apply(&mut config);
-        config.trace = options.trace.is_some();
+        config.trace = options.trace.is_some() || pages.is_some();
         for seed in options.seed..options.seed.saturating_add(options.seeds) {
             config.seed = seed;
             let report = run_row(&config);
@@ -302,6 +341,12 @@ fn main() -> ExitCode {
             if let Some(dir) = &options.trace {
                 if let Err(e) = write_trace(dir, &report) {
                     eprintln!("could not write the trace of {name}: {e}");
+                }
+            }
+            if let Some(pages) = &mut pages {
+                let command = rerun_command(name, seed);
+                if let Err(e) = pages.write_report(&report, Some(command)) {
+                    eprintln!("could not write the page of {name}: {e}");
                 }
             }
             all_valid &= report.is_valid();

@@ -90,6 +90,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod draw;
 pub mod history;
 pub mod net;
 mod queue;
