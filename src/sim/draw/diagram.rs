@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use super::model::{is_client, Message, Run};
+use super::model::{Message, Run};
 use super::svg::{escape, num, seconds, tick_step, ticks, Palette};
 use super::Window;
 
@@ -20,7 +20,7 @@ const TOP_PX: f64 = 56.0;
 /// Space left of the first column, for time labels.
 const LEFT_PX: f64 = 76.0;
 /// A message delivered at once still slopes down this much, so its direction shows.
-pub(crate) const MIN_DROP_PX: f64 = 3.0;
+pub(crate) const MIN_DROP_PX: f64 = 5.0;
 /// Service names, in the order their columns are drawn.
 const SERVICES: [&str; 4] = ["lin-kv", "seq-kv", "lww-kv", "lin-tso"];
 
@@ -38,6 +38,52 @@ pub(crate) struct Column {
     pub(crate) id: String,
     pub(crate) group: Group,
     pub(crate) x: f64,
+    /// A client standing beside the one node it talks to.
+    homed: bool,
+}
+
+fn last_homed(columns: &[Column]) -> bool {
+    columns.last().is_some_and(|c| c.homed)
+}
+
+/// The columns in drawing order: each node followed by its own clients, then the services,
+/// then the other clients; with whether each is a homed client.
+fn column_order(run: &Run, window: Window) -> Vec<(Group, String, bool)> {
+    let mut ids: BTreeSet<(Group, u64, String)> = BTreeSet::new();
+    // client -> the nodes it talks to, over the whole run
+    let mut peers: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for m in &run.trace.messages {
+        let inside = window.overlaps(m.sent_us, m.time_us);
+        for (id, other) in [(&m.src, &m.dest), (&m.dest, &m.src)] {
+            let key = column_key(id);
+            if key.0 == Group::Client {
+                peers.entry(id).or_default().insert(other);
+            }
+            if key.0 == Group::Node || inside {
+                ids.insert(key);
+            }
+        }
+    }
+    let home = |id: &str| {
+        let nodes = peers.get(id)?;
+        let only = nodes.first().filter(|_| nodes.len() == 1)?;
+        (column_key(only).0 == Group::Node).then_some(*only)
+    };
+    let mut order = Vec::new();
+    for (group, _, id) in ids.iter().filter(|k| k.0 == Group::Node) {
+        order.push((*group, id.clone(), false));
+        let own = ids
+            .iter()
+            .filter(|k| k.0 == Group::Client && home(&k.2) == Some(id));
+        order.extend(own.map(|k| (k.0, k.2.clone(), true)));
+    }
+    let rest = ids.iter().filter(|k| match k.0 {
+        Group::Node => false,
+        Group::Service => true,
+        Group::Client => home(&k.2).is_none(),
+    });
+    order.extend(rest.map(|k| (k.0, k.2.clone(), false)));
+    order
 }
 
 /// Where everything goes: the columns, and the map from time to height.
@@ -53,32 +99,35 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// The layout of `run`'s messages inside `window`: every node has a column, services and
-    /// clients only when they speak inside the window.
+    /// clients only when they speak inside the window. A client that only ever talks to one
+    /// node stands just right of it, so its requests are short arrows; the others stand at
+    /// the right, after the services.
     pub(crate) fn new(run: &Run, window: Window) -> Layout {
-        let mut ids: BTreeSet<(Group, u64, String)> = BTreeSet::new();
-        for m in &run.trace.messages {
-            let inside = window.overlaps(m.sent_us, m.time_us);
-            for id in [&m.src, &m.dest] {
-                let key = column_key(id);
-                if key.0 == Group::Node || inside {
-                    ids.insert(key);
-                }
-            }
-        }
-        let node_count = ids.iter().filter(|k| k.0 == Group::Node).count().max(1);
-        let node_gap = (1100.0 / node_count as f64).clamp(36.0, 110.0);
+        let order = column_order(run, window);
+        let node_count = order.iter().filter(|c| c.0 == Group::Node).count().max(1);
+        let homed = order.iter().filter(|c| c.2).count();
+        let node_gap = ((1250.0 - 9.0 * homed as f64) / node_count as f64).clamp(30.0, 200.0);
         let mut columns: Vec<Column> = Vec::new();
-        let mut x = LEFT_PX;
-        for (group, _, id) in ids {
+        let (mut x, mut last_node) = (LEFT_PX, f64::NEG_INFINITY);
+        for (group, id, homed) in order {
             if let Some(last) = columns.last() {
-                x += match (last.group == group, group) {
-                    (false, _) => 50.0,
-                    (true, Group::Node) => node_gap,
-                    (true, Group::Service) => 70.0,
-                    (true, Group::Client) => 16.0,
+                x = match (last.group, group, homed) {
+                    (_, Group::Node, _) => (last_node + node_gap).max(x + 26.0),
+                    (_, Group::Client, true) => x + 9.0,
+                    (Group::Service, Group::Service, _) => x + 70.0,
+                    (Group::Client, Group::Client, false) if !last_homed(&columns) => x + 12.0,
+                    _ => x + 60.0,
                 };
             }
-            columns.push(Column { id, group, x });
+            if group == Group::Node {
+                last_node = x;
+            }
+            columns.push(Column {
+                id,
+                group,
+                x,
+                homed,
+            });
         }
         let span_us = window.to_us.saturating_sub(window.from_us).max(1) as f64;
         let px_per_us = (TARGET_HEIGHT_PX / span_us).clamp(0.000_2, 0.05);
@@ -92,7 +141,7 @@ impl Layout {
             index,
             window,
             px_per_us,
-            width: x + 60.0,
+            width: x + 300.0, // room for the labels of marks and partitions at the right
             height: TOP_PX + span_us * px_per_us + 30.0,
         }
     }
@@ -115,16 +164,19 @@ impl Layout {
 }
 
 /// Sort key of a column: group, then the number in the id (`n10` after `n9`), then the id.
+/// Nodes are `n` and a number; anything else that is not a service is a client.
 fn column_key(id: &str) -> (Group, u64, String) {
     let number = |rest: &str| rest.parse::<u64>().ok();
     if let Some(i) = SERVICES.iter().position(|s| *s == id) {
         return (Group::Service, i as u64, id.to_owned());
     }
-    if is_client(id) || id == "c0" {
-        return (Group::Client, number(&id[1..]).unwrap_or(0), id.to_owned());
+    match id.strip_prefix('n').and_then(number) {
+        Some(n) => (Group::Node, n, id.to_owned()),
+        None => {
+            let n = id.get(1..).and_then(number).unwrap_or(u64::MAX);
+            (Group::Client, n, id.to_owned())
+        }
     }
-    let n = id.strip_prefix('n').and_then(number).unwrap_or(u64::MAX);
-    (Group::Node, n, id.to_owned())
 }
 
 /// One message's arrow.
@@ -210,11 +262,20 @@ fn write_bands(out: &mut String, run: &Run, layout: &Layout) {
             seconds(p.start_us),
             end
         );
+        let grudge: Vec<String> = p
+            .grudge
+            .iter()
+            .map(|(node, from)| format!("{node} drops {}", from.join(",")))
+            .collect();
         let _ = write!(
             out,
-            r#"<text class="bandlabel" x="4" y="{}">{}</text>"#,
-            num(top + 12.0),
-            escape(shape)
+            r#"<text class="bandlabel" x="{}" y="{}">{}</text><text class="bandlabel" x="{}" y="{}">{}</text>"#,
+            num(layout.width - 290.0),
+            num(top + 14.0),
+            escape(shape),
+            num(layout.width - 290.0),
+            num(top + 28.0),
+            escape(&shorten(&grudge.join("; "), 40))
         );
         for (node, from) in &p.grudge {
             let Some(x) = layout.x(node) else { continue };
@@ -258,12 +319,15 @@ fn write_columns(out: &mut String, layout: &Layout) {
             Group::Service => "service",
             Group::Client => "client",
         };
+        let label = escape(&c.id);
         let _ = write!(
             out,
-            r#"<line class="col {class}" x1="{x}" y1="{}" x2="{x}" y2="{bottom}"/>"#,
+            r#"<line class="col {class}" x1="{x}" y1="{}" x2="{x}" y2="{bottom}"><title>{label}</title></line>"#,
             num(TOP_PX - 6.0)
         );
-        let label = escape(&c.id);
+        if c.homed {
+            continue; // beside its node, whose label names it well enough; hover shows its id
+        }
         if c.group == Group::Client {
             let _ = write!(
                 out,
@@ -335,9 +399,17 @@ fn write_op_marks(out: &mut String, run: &Run, layout: &Layout) {
             num(y + 4.0),
             op.id,
             escape(&op.process),
-            escape(&op.f),
+            escape(&shorten(&op.text, 32)),
             escape(&op.text)
         );
+    }
+}
+
+/// At most `chars` characters of `text`, with `...` when cut.
+fn shorten(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -360,6 +432,7 @@ mod tests {
     fn sample() -> Run {
         let lines = [
             line(0, 0, "deliver", "c1", "n0", "broadcast"),
+            line(0, 0, "deliver", "c0-topology", "n0", "topology"),
             line(0, 100_000, "deliver", "n0", "n1", "gossip"),
             line(0, 100_000, "deliver", "n0", "lin-kv", "read"),
             r#"{"time_us":150000,"event":"nemesis","action":"start-partition","shape":"majorities-ring","grudge":{"n1":["n0"],"n0":["n2"]}}"#.into(),
@@ -383,7 +456,11 @@ mod tests {
         let layout = Layout::new(&run, window);
         let arrows = arrows(&run.trace.messages, &layout);
         let drawn: Vec<usize> = arrows.iter().map(|a| a.message).collect();
-        assert_eq!(drawn, [0, 1, 2, 3, 4, 5], "the gossip at 2.9 s is outside");
+        assert_eq!(
+            drawn,
+            [0, 1, 2, 3, 4, 5, 6],
+            "the gossip at 2.9 s is outside"
+        );
         for a in &arrows {
             let m = &run.trace.messages[a.message];
             assert!(a.y2 > a.y1, "{m:?} does not go down: {a:?}");
@@ -396,9 +473,10 @@ mod tests {
                 "{a:?}"
             );
         }
-        // Nodes first (numerically), then services, then clients.
+        // Nodes in numeric order, c1 (which only talks to n0 and n1) not homed: services,
+        // then clients at the right.
         let ids: Vec<&str> = layout.columns.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["n0", "n1", "n2", "lin-kv", "c1"]);
+        assert_eq!(ids, ["n0", "c0-topology", "n1", "n2", "lin-kv", "c1"]);
     }
 
     /// A message in flight across the window's edge still gets its arrow; one wholly outside

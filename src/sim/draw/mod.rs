@@ -89,7 +89,7 @@ impl Window {
 
     /// The default span around `us`: a little before, more after.
     pub fn around(us: u64) -> Window {
-        let from = us.saturating_sub(LEAD_US);
+        let from = us.saturating_sub(LEAD_US) / 1000 * 1000; // whole milliseconds
         Window::new(from, from + DEFAULT_SPAN_US)
     }
 
@@ -143,9 +143,9 @@ impl Window {
         (self.from_us..=self.to_us).contains(&us)
     }
 
-    /// The window as the `--report-window` flag's value.
+    /// The window as the `--report-window` flag's value, to the millisecond.
     pub fn flag(&self) -> String {
-        let s = |us: u64| format!("{}s", us as f64 / 1e6);
+        let s = |us: u64| format!("{}s", (us as f64 / 1e3).round() / 1e3);
         format!("{}..{}", s(self.from_us), s(self.to_us))
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::diagram::{arrows, svg as diagram_svg, Layout};
-use super::model::Run;
+use super::model::{Operation, Run};
 use super::plots;
 use super::svg::{escape, seconds, Palette};
 use super::Window;
@@ -30,12 +30,19 @@ svg{display:block;margin:4px 0}svg text{font:11px system-ui,sans-serif;fill:#333
 .msgs line{stroke-width:1.3;opacity:.85}.msgs line.drop{stroke-dasharray:4 3;opacity:1}
 .cross{stroke:#d00;stroke-width:2.2;fill:none}
 .band{fill:#f44;opacity:.07}.grudge{fill:#f44;opacity:.28}.bandlabel{fill:#c33;font-weight:600}
-.opmark circle{fill:none;stroke:#d00;stroke-width:3}.opmark text{fill:#d00;font-weight:700}
+.opmark circle{fill:none;stroke:#d00;stroke-width:3}
+.opmark text{fill:#d00;font-weight:700;paint-order:stroke;stroke:#fff;stroke-width:3px}
+details summary{cursor:pointer;color:#36c;font-size:13px}
 .opmark:target circle{fill:#d00;fill-opacity:.3}
 .timeline .ok,.latency .ok{fill:#5a9}.timeline .fail,.latency .fail{fill:#e90}
 .timeline .info,.latency .info{fill:#aaa}.timeline .named{fill:#d00;stroke:#600;stroke-width:1}
 .window{fill:#36c;opacity:.09}.count{fill:#555}
 "#;
+
+/// Reasons shown before the rest fold away.
+const SHOWN_REASONS: usize = 4;
+/// Named operations listed before the rest fold away.
+const SHOWN_NAMED: usize = 8;
 
 /// The page of one run, its diagram drawn over `window`.
 pub(crate) fn run_page(run: &Run, window: Window) -> String {
@@ -79,10 +86,19 @@ fn write_header(out: &mut String, run: &Run) {
         "<h1>{}{seed} <span class=\"verdict {class}\">{word}</span></h1><ul class=\"reasons\">",
         escape(&run.name)
     );
-    for reason in &run.reasons {
-        let _ = write!(out, "<li>{}</li>", escape(reason));
+    let item = |r: &String| format!("<li>{}</li>", escape(r));
+    let shown: String = run.reasons.iter().take(SHOWN_REASONS).map(item).collect();
+    out.push_str(&shown);
+    out.push_str("</ul>");
+    if run.reasons.len() > SHOWN_REASONS {
+        let rest: String = run.reasons.iter().skip(SHOWN_REASONS).map(item).collect();
+        let _ = write!(
+            out,
+            "<details><summary>{} more</summary><ul class=\"reasons\">{rest}</ul></details>",
+            run.reasons.len() - SHOWN_REASONS
+        );
     }
-    let _ = write!(out, "</ul><p>{}</p>", escape(&run.figures));
+    let _ = write!(out, "<p>{}</p>", escape(&run.figures));
     if let Some(command) = &run.command {
         let _ = write!(
             out,
@@ -95,34 +111,53 @@ fn write_header(out: &mut String, run: &Run) {
 /// The operations the checker named: a table whose rows link to their marks in the diagram,
 /// or give the window to draw them in when they are outside it.
 fn write_named_ops(out: &mut String, run: &Run, window: Window) {
-    let named: Vec<_> = run.ops.iter().filter(|op| op.failing).collect();
+    let named: Vec<&Operation> = run.ops.iter().filter(|op| op.failing).collect();
     if named.is_empty() {
         return;
     }
-    out.push_str("<h2>Operations the checker named</h2><table><tr><th>#</th><th>process</th><th>node</th><th>invoked</th><th>completed</th><th>operation</th><th>in the diagram</th></tr>");
-    for op in named {
-        let place = if window.contains(op.start_us) {
-            format!("<a href=\"#op-{}\">show</a>", op.id)
-        } else {
-            let around = Window::around(op.start_us);
-            format!(
-                "<span id=\"op-{}\">outside the window; draw it with <code>--report-window {}</code></span>",
-                op.id,
-                around.flag()
-            )
-        };
-        let end = op.end_us.map_or("-".to_owned(), seconds);
-        let _ = write!(
-            out,
-            "<tr class=\"named\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{end}</td><td>{}</td><td>{place}</td></tr>",
-            op.id,
-            escape(&op.process),
-            escape(&op.node),
-            seconds(op.start_us),
-            escape(&op.text)
-        );
+    const HEAD: &str = "<table><tr><th>#</th><th>process</th><th>node</th><th>invoked</th><th>completed</th><th>operation</th><th>in the diagram</th></tr>";
+    let _ = write!(
+        out,
+        "<h2>Operations the checker named ({})</h2>{HEAD}",
+        named.len()
+    );
+    for (i, op) in named.iter().enumerate() {
+        if i == SHOWN_NAMED {
+            let _ = write!(
+                out,
+                "</table><details><summary>{} more</summary>{HEAD}",
+                named.len() - SHOWN_NAMED
+            );
+        }
+        write_named_row(out, op, window);
     }
     out.push_str("</table>");
+    if named.len() > SHOWN_NAMED {
+        out.push_str("</details>");
+    }
+}
+
+fn write_named_row(out: &mut String, op: &Operation, window: Window) {
+    let place = if window.contains(op.start_us) {
+        format!("<a href=\"#op-{}\">show</a>", op.id)
+    } else {
+        let around = Window::around(op.start_us);
+        format!(
+            "<span id=\"op-{}\">outside; <code>--report-window {}</code></span>",
+            op.id,
+            around.flag()
+        )
+    };
+    let end = op.end_us.map_or("-".to_owned(), seconds);
+    let _ = write!(
+        out,
+        "<tr class=\"named\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{end}</td><td>{}</td><td>{place}</td></tr>",
+        op.id,
+        escape(&op.process),
+        escape(&op.node),
+        seconds(op.start_us),
+        escape(&op.text)
+    );
 }
 
 fn write_diagram(out: &mut String, run: &Run, layout: &Layout, palette: &Palette) {

@@ -36,10 +36,11 @@ impl TimeScale {
             let x = num(self.x((s * 1e6) as u64));
             let _ = write!(
                 out,
-                r#"<line class="tick" x1="{x}" y1="{}" x2="{x}" y2="{}"/><text class="xlabel" x="{x}" y="{}">{s}s</text>"#,
+                r#"<line class="tick" x1="{x}" y1="{}" x2="{x}" y2="{}"/><text class="xlabel" x="{x}" y="{}">{}s</text>"#,
                 num(top),
                 num(bottom),
-                num(bottom + 14.0)
+                num(bottom + 14.0),
+                (s * 1000.0).round() / 1000.0
             );
         }
     }
@@ -172,10 +173,11 @@ pub(crate) fn latency(run: &Run) -> String {
     for ms in ticks(0.0, max_ms, step) {
         let _ = write!(
             out,
-            r#"<line class="tick" x1="{}" y1="{y}" x2="{}" y2="{y}"/><text class="tlabel" x="{}" y="{y}">{ms} ms</text>"#,
+            r#"<line class="tick" x1="{}" y1="{y}" x2="{}" y2="{y}"/><text class="tlabel" x="{}" y="{y}">{} ms</text>"#,
             num(LEFT_PX),
             num(WIDTH_PX - 20.0),
             num(LEFT_PX - 4.0),
+            (ms * 1000.0).round() / 1000.0,
             y = num(y(ms))
         );
     }
