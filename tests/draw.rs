@@ -11,6 +11,7 @@
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/broadcast.rs"]
 mod broadcast;
+mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -123,6 +124,90 @@ fn the_3d_page_is_under_five_megabytes() {
         Window::new(0, 2_000_000),
         "a valid run opens at its start"
     );
+}
+
+/// A fresh scratch directory under the target directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+fn run_example(name: &str, args: &[&str]) -> std::process::Output {
+    let output = Command::new(common::example_path(name))
+        .args(args)
+        .output()
+        .expect("run the example");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    println!(
+        "{name} {args:?}: {}\n{}\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    output
+}
+
+/// `report` draws a directory of traces as `glomers --trace` writes them, and says which
+/// directories it could not read (one holding only per-node records, for now).
+#[test]
+fn report_example_draws_trace_directories() {
+    let report = broken_3c();
+    let dir = scratch("report-example");
+    let traces = dir.join("traces");
+    let run_dir = traces.join("3c");
+    std::fs::create_dir_all(&run_dir).expect("run directory");
+    let trace = &report.trace.as_ref().expect("traced").messages;
+    std::fs::write(run_dir.join("trace.jsonl"), trace).expect("write the trace");
+    let pages = dir.join("pages");
+    let out = pages.to_str().expect("utf-8 path");
+    let output = run_example("report", &[traces.to_str().expect("utf-8"), "--out", out]);
+    assert!(output.status.success());
+    let html = std::fs::read_to_string(pages.join("3c/index.html")).expect("the page");
+    assert!(html.contains("not checked") && html.contains("broadcast_ok"));
+    // Operations rebuilt from client messages: as many as the history has, final reads too.
+    let ops = report.ops_ok + report.ops_fail + report.ops_info;
+    assert!(
+        html.contains(&format!("{ops} client operations")),
+        "expected {ops} ops"
+    );
+
+    let records_only = traces.join("recorded");
+    std::fs::create_dir_all(&records_only).expect("run directory");
+    std::fs::write(records_only.join("n0.jsonl"), "{}\n").expect("write a record");
+    let output = run_example("report", &[traces.to_str().expect("utf-8"), "--out", out]);
+    assert!(
+        !output.status.success(),
+        "an unreadable run directory must fail the exit code"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("per-node records (1)"));
+}
+
+/// `glomers --report DIR` writes a page per row and an index, implying the trace; the page's
+/// rerun command keeps the overrides.
+#[test]
+fn glomers_report_writes_pages_and_an_index() {
+    let dir = scratch("glomers-report");
+    let out = dir.to_str().expect("utf-8 path");
+    let args = [
+        "--only",
+        "3b",
+        "--seed",
+        "3",
+        "--time-limit",
+        "2",
+        "--report",
+        out,
+    ];
+    let output = run_example("glomers", &args);
+    assert!(output.status.success());
+    let page = std::fs::read_to_string(dir.join("3b/index.html")).expect("the row's page");
+    let rerun = "cargo run --release --example glomers -- --only 3b --seed 3 --time-limit 2";
+    assert!(page.contains(rerun), "no rerun command");
+    assert!(page.contains("<svg class=\"diagram\""));
+    let index = std::fs::read_to_string(dir.join("index.html")).expect("the index");
+    assert!(index.contains(r#"<a href="3b/index.html">3b "#), "{index}");
 }
 
 /// Renders `html` to a PNG with headless Chromium; returns its size in bytes.
