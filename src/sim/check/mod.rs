@@ -335,9 +335,9 @@ impl Anomalies {
         }
     }
 
-    /// Names the invocation at history index `index` as part of an anomaly.
+    /// Names the invocation at history index `index` as part of an anomaly (once).
     pub(crate) fn name_op(&mut self, index: usize) {
-        if self.ops.len() < MAX_NAMED_OPS {
+        if self.ops.len() < MAX_NAMED_OPS && !self.ops.contains(&index) {
             self.ops.push(index);
         }
     }
@@ -423,6 +423,12 @@ mod tests {
             a.note(|| i.to_string());
         }
         assert_eq!(a.count(), 30);
-        assert_eq!(a.finish("x".into()).validity, Validity::Invalid);
+        for i in (0..2 * MAX_NAMED_OPS).rev() {
+            a.name_op(i / 2); // each twice: named once
+        }
+        assert_eq!(a.ops.len(), MAX_NAMED_OPS);
+        let r = a.finish("x".into());
+        assert_eq!(r.validity, Validity::Invalid);
+        assert_eq!(r.ops, (0..MAX_NAMED_OPS).collect::<Vec<_>>(), "sorted");
     }
 }

@@ -207,6 +207,9 @@ pub struct Run {
     pub trace: Trace,
     /// Client operations in invocation order.
     pub ops: Vec<Operation>,
+    /// What the latency chart plots, when not each operation's own latency: for broadcast,
+    /// (invocation, microseconds until stable) per value, as Maelstrom measures it.
+    pub stable_latencies_us: Option<Vec<(u64, u64)>>,
 }
 
 impl Run {
@@ -246,6 +249,7 @@ impl Run {
             command,
             trace: Trace::parse(&text),
             ops: operations_from_history(&report.history, &report.check.ops),
+            stable_latencies_us: stable_latencies_us(&report.history),
         }
     }
 
@@ -268,6 +272,7 @@ impl Run {
             command: None,
             trace,
             ops,
+            stable_latencies_us: None,
         }
     }
 
@@ -276,6 +281,15 @@ impl Run {
         let ops = self.ops.iter().map(|o| o.end_us.unwrap_or(o.start_us));
         ops.max().unwrap_or(0).max(self.trace.end_us())
     }
+}
+
+/// For a broadcast history, each value's stable latency (see [`Run::stable_latencies_us`]).
+fn stable_latencies_us(history: &History) -> Option<Vec<(u64, u64)>> {
+    let broadcast = history.ops.iter().any(|op| op.f == "broadcast");
+    broadcast.then(|| {
+        let latencies = crate::sim::report::stable_latencies(history).into_iter();
+        latencies.map(|(at, us)| (at.as_micros(), us)).collect()
+    })
 }
 
 /// The history's operations; those whose invocation index is in `failing` are marked.

@@ -65,7 +65,10 @@ pub(crate) fn run_page(run: &Run, window: Window) -> String {
     out.push_str("<h2>Operations per client</h2><p class=\"note\">Green ok, orange failed, grey unknown; red: named by the checker (click to find it in the diagram). The blue span is the diagram's window; red shading, partitions.</p>");
     out.push_str(&plots::timeline(run, window));
     write_diagram(&mut out, run, &layout, &palette);
-    out.push_str("<h2>Latency over time</h2><p class=\"note\">Each operation at its invocation time; failed and unknown ones on the top edge.</p>");
+    out.push_str(match run.stable_latencies_us {
+        Some(_) => "<h2>Stable latency over time</h2><p class=\"note\">Each broadcast value at its invocation time: how long until every later read saw it (as Maelstrom measures it).</p>",
+        None => "<h2>Latency over time</h2><p class=\"note\">Each operation at its invocation time; failed and unknown ones on the top edge.</p>",
+    });
     out.push_str(&plots::latency(run));
     out.push_str("<h2>Messages sent per process, by type</h2>");
     write_legend(&mut out, &palette);

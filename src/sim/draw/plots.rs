@@ -155,15 +155,55 @@ fn write_bar(
     }
 }
 
-/// Latency of each operation against its invocation time; failed and unknown operations sit
-/// on the top edge.
+/// A point of the latency chart.
+#[derive(Clone, Copy, PartialEq)]
+enum Point {
+    Ok {
+        start_us: u64,
+        latency_us: u64,
+    },
+    /// Failed or unknown: drawn on the top edge.
+    Other {
+        start_us: u64,
+        outcome: Outcome,
+    },
+}
+
+/// The points: each value's stable latency for broadcast, else each operation's latency.
+fn latency_points(run: &Run) -> Vec<Point> {
+    if let Some(stable) = &run.stable_latencies_us {
+        let points = stable.iter().map(|&(start_us, latency_us)| Point::Ok {
+            start_us,
+            latency_us,
+        });
+        return points.collect();
+    }
+    let point = |op: &Operation| match (op.outcome, op.end_us) {
+        (Outcome::Ok, Some(end)) => Point::Ok {
+            start_us: op.start_us,
+            latency_us: end - op.start_us,
+        },
+        (outcome, _) => Point::Other {
+            start_us: op.start_us,
+            outcome,
+        },
+    };
+    run.ops.iter().map(point).collect()
+}
+
+/// Latency against invocation time (for broadcast, the time until each value was stable:
+/// seen by every later read); failed and unknown operations sit on the top edge.
 pub(crate) fn latency(run: &Run) -> String {
     let scale = TimeScale {
         end_us: run.end_us(),
     };
     let (top, bottom) = (10.0, 230.0);
-    let done = run.ops.iter().filter_map(|o| Some(o.end_us? - o.start_us));
-    let max_ms = (done.max().unwrap_or(1) as f64 / 1000.0).max(1.0);
+    let points = latency_points(run);
+    let most = points.iter().filter_map(|p| match p {
+        Point::Ok { latency_us, .. } => Some(*latency_us),
+        Point::Other { .. } => None,
+    });
+    let max_ms = (most.max().unwrap_or(1) as f64 / 1000.0).max(1.0);
     let step = tick_step(max_ms, 5.0);
     let max_ms = (max_ms / step).ceil() * step;
     let y = |ms: f64| bottom - ms / max_ms * (bottom - top);
@@ -182,13 +222,18 @@ pub(crate) fn latency(run: &Run) -> String {
         );
     }
     let mut seen = HashSet::new();
-    for op in &run.ops {
-        let (class, ms) = match (op.outcome, op.end_us) {
-            (Outcome::Ok, Some(end)) => ("ok", (end - op.start_us) as f64 / 1000.0),
-            (Outcome::Fail, _) => ("fail", max_ms),
-            _ => ("info", max_ms),
+    for point in points {
+        let (class, start_us, ms) = match point {
+            Point::Ok {
+                start_us,
+                latency_us,
+            } => ("ok", start_us, latency_us as f64 / 1000.0),
+            Point::Other { start_us, outcome } => match outcome {
+                Outcome::Fail => ("fail", start_us, max_ms),
+                _ => ("info", start_us, max_ms),
+            },
         };
-        let (cx, cy) = (num(scale.x(op.start_us)), num(y(ms)));
+        let (cx, cy) = (num(scale.x(start_us)), num(y(ms)));
         if seen.insert((cx.clone(), cy.clone(), class)) {
             let _ = write!(
                 out,
