@@ -86,7 +86,7 @@
 //!
 //! [`rng`] (the seeded generator), [`net`] (latency, loss, partitions) and [`cluster`] (the
 //! nodes, the event loop and routing) are the engine; services, the event queue and the trace
-//! are internal to it.
+//! are internal to it. [`draw`] turns a run (its report and trace) into an HTML page.
 
 pub mod check;
 pub mod cluster;
