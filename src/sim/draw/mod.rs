@@ -44,8 +44,9 @@ pub use model::{Message, Operation, Outcome, Partition, Run, Trace};
 
 use crate::sim::report::Report;
 
-/// The diagram draws at most this many messages; a window holding more is shortened.
-pub const MAX_ARROWS: usize = 20_000;
+/// The diagram draws at most this many messages; a window holding more is shortened. With
+/// hover text of at most 120 characters of body, that keeps the diagram under about 4 MB.
+pub const MAX_ARROWS: usize = 12_000;
 
 /// Length of the default window, microseconds.
 const DEFAULT_SPAN_US: u64 = 2_000_000;
@@ -167,7 +168,9 @@ fn parse_time(text: &str) -> Option<u64> {
 /// to [`MAX_ARROWS`] messages.
 pub fn page(run: &Run, window: Option<Window>) -> String {
     let window = window.unwrap_or_else(|| Window::default_for(run));
-    page::run_page(run, window.capped(&run.trace.messages, MAX_ARROWS))
+    let capped = window.capped(&run.trace.messages, MAX_ARROWS);
+    let cut = (capped != window).then_some(window);
+    page::run_page(run, capped, cut)
 }
 
 /// A directory of run pages with an index: `DIR/<row>/index.html` per run (further seeds of
@@ -276,5 +279,22 @@ mod tests {
             .iter()
             .filter(|m| capped.overlaps(m.sent_us, m.time_us));
         assert_eq!(inside.count(), 4);
+    }
+
+    /// A page whose window was shortened says so, and draws no more than the cap.
+    #[test]
+    fn pages_say_when_their_window_was_shortened() {
+        let trace = Trace {
+            messages: (0..MAX_ARROWS as u64 + 10)
+                .map(|i| message(i, i + 1))
+                .collect(),
+            ..Trace::default()
+        };
+        let run = Run::from_trace("crowded", trace);
+        let html = page(&run, Some(Window::new(0, 1_000_000)));
+        assert!(html.contains("Shortened from 0.000s..1.000s"));
+        assert!(html.matches("<line class=\"m").count() <= MAX_ARROWS + 1);
+        let roomy = page(&run, Some(Window::new(0, 100)));
+        assert!(!roomy.contains("Shortened"));
     }
 }

@@ -12,7 +12,7 @@ use crate::sim::history::{History, OpKind};
 use crate::sim::report::Report;
 
 /// Longest excerpt of a message body kept for the page's hover text.
-const BODY_EXCERPT_CHARS: usize = 160;
+const BODY_EXCERPT_CHARS: usize = 120;
 
 /// One message: sent at `sent_us`, delivered (or dropped) at `time_us`.
 #[derive(Debug, Clone, PartialEq)]

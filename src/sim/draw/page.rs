@@ -44,8 +44,9 @@ const SHOWN_REASONS: usize = 4;
 /// Named operations listed before the rest fold away.
 const SHOWN_NAMED: usize = 8;
 
-/// The page of one run, its diagram drawn over `window`.
-pub(crate) fn run_page(run: &Run, window: Window) -> String {
+/// The page of one run, its diagram drawn over `window`; `cut` is the window asked for when
+/// it held too many messages and was shortened.
+pub(crate) fn run_page(run: &Run, window: Window, cut: Option<Window>) -> String {
     let palette = Palette::new(&run.trace.messages);
     let layout = Layout::new(run, window);
     let mut out = String::with_capacity(1 << 20);
@@ -64,7 +65,7 @@ pub(crate) fn run_page(run: &Run, window: Window) -> String {
     write_named_ops(&mut out, run, window);
     out.push_str("<h2>Operations per client</h2><p class=\"note\">Green ok, orange failed, grey unknown; red: named by the checker (click to find it in the diagram). The blue span is the diagram's window; red shading, partitions.</p>");
     out.push_str(&plots::timeline(run, window));
-    write_diagram(&mut out, run, &layout, &palette);
+    write_diagram(&mut out, run, &layout, &palette, cut);
     out.push_str(match run.stable_latencies_us {
         Some(_) => "<h2>Stable latency over time</h2><p class=\"note\">Each broadcast value at its invocation time: how long until every later read saw it (as Maelstrom measures it).</p>",
         None => "<h2>Latency over time</h2><p class=\"note\">Each operation at its invocation time; failed and unknown ones on the top edge.</p>",
@@ -163,7 +164,13 @@ fn write_named_row(out: &mut String, op: &Operation, window: Window) {
     );
 }
 
-fn write_diagram(out: &mut String, run: &Run, layout: &Layout, palette: &Palette) {
+fn write_diagram(
+    out: &mut String,
+    run: &Run,
+    layout: &Layout,
+    palette: &Palette,
+    cut: Option<Window>,
+) {
     let shown = arrows(&run.trace.messages, layout).len();
     let w = layout.window;
     let _ = write!(
@@ -174,6 +181,15 @@ fn write_diagram(out: &mut String, run: &Run, layout: &Layout, palette: &Palette
         run.trace.messages.len(),
         w.flag()
     );
+    if let Some(asked) = cut {
+        let _ = write!(
+            out,
+            "<p class=\"note\">Shortened from {}..{}, which holds more than {} messages.</p>",
+            seconds(asked.from_us),
+            seconds(asked.to_us),
+            super::MAX_ARROWS
+        );
+    }
     write_legend(out, palette);
     out.push_str(&diagram_svg(run, layout, palette));
 }
