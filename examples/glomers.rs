@@ -9,14 +9,18 @@
 //! cargo run --release --example glomers -- --only 3d,4       # some challenges
 //! cargo run --release --example glomers -- --seed 7 --verbose   # seed 7 only, full reports
 //! cargo run --release --example glomers -- --only 3d --seeds 100 --jobs 2
-//! cargo run --release --example glomers -- --only 4 --seed 1 --trace sim-out   # trace + node inputs
+//! cargo run --release --example glomers -- --only 4 --seed 1 --trace sim-out   # trace + node records
+//! cargo run --release --example glomers -- --only 3c --report pages    # pages/3c/index.html
+//! cargo run --release --example glomers -- --only 3c --seed 3 --shrink   # smallest failing run
 //! cargo run --release --example glomers -- --node-count 7 --latency 50 --nemesis partition --seeds 20
 //! ```
 //!
-//! The flags (`--seed`, `--seeds`, `--jobs`, `--only`, `--trace`, `--verbose`, and
-//! Maelstrom's `--node-count`, `--time-limit`, `--rate`, `--concurrency`, `--latency`,
-//! `--latency-dist`, `--nemesis`, `--availability`, `--topology` as overrides of every row)
-//! are documented on `maelstrom_loop::sim::suite`.
+//! The flags (`--seed`, `--seeds`, `--jobs`, `--only`, `--trace`, `--report`,
+//! `--report-window`, `--shrink`, `--verbose`, `--maelstrom-only`, and Maelstrom's
+//! `--node-count`, `--time-limit`, `--rate`, `--concurrency`, `--latency`, `--latency-dist`,
+//! `--nemesis`, `--nemesis-interval`, `--partition-shapes`, `--availability`, `--topology`,
+//! `--key-count`, `--max-txn-length`, `--max-writes-per-key` as overrides of every row) are
+//! documented on `maelstrom_loop::sim::suite`.
 //!
 //! A row is valid when the checker passes, no node broke the protocol, and the run met its
 //! goals: the availability, and 3d's and 3e's msgs-per-op and latency targets. Those targets

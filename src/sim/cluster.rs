@@ -246,6 +246,7 @@ impl<H: Handler> Cluster<H> {
             Event::ToNode {
                 node,
                 from: None,
+                sent: self.now,
                 line,
             },
         );
@@ -394,10 +395,11 @@ impl<H: Handler> Cluster<H> {
     }
 
     /// The trace (when ClusterConfig::trace): one JSON line per delivered/dropped message,
-    /// {"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":..}, and one per
-    /// partition started or healed, {"time_us":..,"event":"nemesis","action":
-    /// "start-partition","shape":..,"grudge":{receiver:[senders dropped]}} or {..,"action":
-    /// "stop-partition"}. Writes nothing when the trace is off.
+    /// {"time_us":..,"sent_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":..}
+    /// (`sent_us` is when the sender wrote it), and one per partition started or healed,
+    /// {"time_us":..,"event":"nemesis","action":"start-partition","shape":..,"grudge":
+    /// {receiver:[senders dropped]}} or {..,"action":"stop-partition"}. Writes nothing when
+    /// the trace is off.
     ///
     /// # Errors
     /// Whatever `out` returns.
@@ -430,6 +432,7 @@ impl<H: Handler> Cluster<H> {
         let event = Event::ToNode {
             node,
             from: None,
+            sent: Instant::ZERO,
             line,
         };
         self.queue.push(at, event);
@@ -453,12 +456,18 @@ impl<H: Handler> Cluster<H> {
             self.seed
         );
         match event {
-            Event::ToNode { node, from, line } => self.deliver_to_node(node, from, &line, out),
+            Event::ToNode {
+                node,
+                from,
+                sent,
+                line,
+            } => self.deliver_to_node(node, from, sent, &line, out),
             Event::ToService {
                 service,
                 from,
+                sent,
                 line,
-            } => self.deliver_to_service(service, from, &line),
+            } => self.deliver_to_service(service, from, sent, &line),
             Event::Timer { node } => self.fire_timer(node, out),
         }
     }
@@ -467,15 +476,16 @@ impl<H: Handler> Cluster<H> {
         &mut self,
         node: usize,
         from: Option<usize>,
+        sent: Instant,
         line: &str,
         out: &mut Vec<ClientMessage>,
     ) {
         if from.is_some_and(|from| !self.net.connected(from, node)) {
             self.stats.dropped += 1;
-            self.record(TraceEvent::Drop, line);
+            self.record(sent, TraceEvent::Drop, line);
             return;
         }
-        self.record(TraceEvent::Deliver, line);
+        self.record(sent, TraceEvent::Deliver, line);
         if let Some(trace) = &mut self.trace {
             trace.record_input(node, self.now, line);
         }
@@ -532,9 +542,10 @@ impl<H: Handler> Cluster<H> {
         }
     }
 
-    fn record(&mut self, event: TraceEvent, line: &str) {
+    /// Records what happened now to `line`, which was sent at `sent`.
+    fn record(&mut self, sent: Instant, event: TraceEvent, line: &str) {
         if let Some(trace) = &mut self.trace {
-            trace.record(self.now, event, line);
+            trace.record(self.now, sent, event, line);
         }
     }
 }

@@ -93,10 +93,13 @@
 //! [`rng`] (the seeded generator), [`net`] (latency, loss, partitions), [`nemesis`] (the
 //! partition shapes and their schedule) and [`cluster`] (the nodes, the event loop and
 //! routing) are the engine; services, the event queue and the trace
-//! are internal to it.
+//! are internal to it. [`draw`] turns a run (its report and
+//! trace) into an HTML page; [`shrink`] finds the smallest run that fails the same way;
+//! [`suite`] is the `glomers` command line as a library.
 
 pub mod check;
 pub mod cluster;
+pub mod draw;
 pub mod history;
 pub mod nemesis;
 pub mod net;

@@ -15,17 +15,19 @@ use crate::time::Instant;
 /// Something that will happen at a virtual time.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// `line` arrives at node number `node`. `from` is the sending node for node-to-node
-    /// traffic, which a partition can cut; clients and services leave it `None`.
+    /// `line`, sent at `sent`, arrives at node number `node`. `from` is the sending node for
+    /// node-to-node traffic, which a partition can cut; clients and services leave it `None`.
     ToNode {
         node: usize,
         from: Option<usize>,
+        sent: Instant,
         line: Box<str>,
     },
-    /// `line`, a request from node number `from`, arrives at a service.
+    /// `line`, a request from node number `from` sent at `sent`, arrives at a service.
     ToService {
         service: ServiceId,
         from: usize,
+        sent: Instant,
         line: Box<str>,
     },
     /// Node number `node` may have a timer or RPC deadline due.

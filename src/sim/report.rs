@@ -119,7 +119,7 @@ pub struct Report {
     /// both ways, per client operation.
     pub service_msgs_per_op: f64,
     /// Latency of ok operations in virtual microseconds, median; for broadcast, the stable
-    /// latency of each value as Maelstrom reports it (see `stable_latencies_us`).
+    /// latency of each value as Maelstrom reports it (see `stable_latencies`).
     pub latency_us_p50: u64,
     /// 95th percentile.
     pub latency_us_p95: u64,
@@ -156,7 +156,10 @@ impl Report {
             (count(OpKind::Ok), count(OpKind::Fail), count(OpKind::Info));
         let ops = (ops_ok + ops_fail + ops_info).max(1) as f64;
         if config.workload == Workload::Broadcast {
-            latencies_us = stable_latencies_us(&history);
+            latencies_us = stable_latencies(&history)
+                .into_iter()
+                .map(|(_, latency)| latency)
+                .collect();
         }
         latencies_us.sort_unstable();
         let quantile = |q: f64| {
@@ -324,8 +327,9 @@ impl Report {
 
 /// For each acknowledged broadcast: the time from its invocation until the completion of
 /// the last read, invoked after it, that did not contain it (0 if every such read did).
-/// After that instant every read saw the value: it was stable.
-fn stable_latencies_us(history: &History) -> Vec<u64> {
+/// After that instant every read saw the value: it was stable. Returns (invocation time,
+/// microseconds) per broadcast.
+pub(crate) fn stable_latencies(history: &History) -> Vec<(crate::time::Instant, u64)> {
     let mut broadcasts = Vec::new();
     let mut reads = Vec::new();
     for (invoke, done) in history.pairs() {
@@ -361,7 +365,7 @@ fn stable_latencies_us(history: &History) -> Vec<u64> {
                 .map(|(_, completed, _)| *completed)
                 .max()
                 .unwrap_or(sent);
-            Some((stable - sent).as_micros())
+            Some((sent, (stable - sent).as_micros()))
         })
         .collect()
 }

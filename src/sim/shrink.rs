@@ -15,6 +15,7 @@
 use std::fmt;
 
 use super::check::Validity;
+use super::nemesis::Shapes;
 use super::net::Latency;
 use super::report::Report;
 use super::runner::{Nemesis, RunConfig};
@@ -215,49 +216,79 @@ fn smaller_counts(value: u64, min: u64) -> Vec<u64> {
 }
 
 /// The suite command that reruns `config` (a challenge row with overrides), as a user types
-/// it: only the settings that differ from the challenge's own are given.
+/// it for the `glomers` example: only the settings that differ from the challenge's own are
+/// given.
 pub fn rerun_command(config: &RunConfig) -> String {
-    let mut command = format!(
-        "cargo run --release --example glomers -- --only {} --seed {}",
-        config.name, config.seed
-    );
+    rerun_command_for("cargo run --release --example glomers --", config)
+}
+
+/// [`rerun_command`] for another suite program (`program` is the command up to its flags).
+pub fn rerun_command_for(program: &str, config: &RunConfig) -> String {
+    let mut command = format!("{program} --only {} --seed {}", config.name, config.seed);
     let base = RunConfig::challenge(&config.name);
     let differs = |f: &dyn Fn(&RunConfig) -> bool| base.as_ref().map_or(true, f);
+    let mut flag = |name: &str, value: String| command += &format!(" --{name} {value}");
     if differs(&|b| b.node_count != config.node_count) {
-        command += &format!(" --node-count {}", config.node_count);
+        flag("node-count", config.node_count.to_string());
     }
     if differs(&|b| b.time_limit != config.time_limit) {
-        command += &format!(
-            " --time-limit {}",
-            config.time_limit.as_micros() / 1_000_000
+        flag(
+            "time-limit",
+            (config.time_limit.as_micros() / 1_000_000).to_string(),
         );
     }
     if differs(&|b| b.rate != config.rate) {
-        command += &format!(" --rate {}", config.rate);
+        flag("rate", config.rate.to_string());
     }
     // The suite scales concurrency with `--node-count`, so a changed node count needs the
     // concurrency spelled out.
     if differs(&|b| b.concurrency != config.concurrency || b.node_count != config.node_count) {
-        command += &format!(" --concurrency {}", config.concurrency);
+        flag("concurrency", config.concurrency.to_string());
     }
     if differs(&|b| b.latency != config.latency) {
-        command += &latency_flags(&config.latency);
+        let (mean_ms, dist) = latency_flags(&config.latency);
+        flag("latency", mean_ms.to_string());
+        if let Some(dist) = dist {
+            flag("latency-dist", dist.to_owned());
+        }
     }
-    if differs(&|b| b.nemesis != config.nemesis) && config.nemesis == Nemesis::None {
-        command += " --nemesis none";
+    if differs(&|b| b.nemesis != config.nemesis) {
+        match config.nemesis {
+            Nemesis::None => flag("nemesis", "none".to_owned()),
+            Nemesis::Partition { interval, shapes } => {
+                flag("nemesis", "partition".to_owned());
+                flag("nemesis-interval", interval.as_secs_f64().to_string());
+                if shapes != Shapes::ALL {
+                    let names: Vec<&str> = shapes.to_vec().iter().map(|s| s.name()).collect();
+                    flag("partition-shapes", names.join(","));
+                }
+            }
+        }
+    }
+    if differs(&|b| b.topology != config.topology) {
+        flag("topology", config.topology.to_string());
+    }
+    if differs(&|b| b.key_count != config.key_count) {
+        flag("key-count", config.key_count.to_string());
+    }
+    if differs(&|b| b.max_txn_length != config.max_txn_length) {
+        flag("max-txn-length", config.max_txn_length.to_string());
+    }
+    if differs(&|b| b.max_writes_per_key != config.max_writes_per_key) {
+        flag("max-writes-per-key", config.max_writes_per_key.to_string());
+    }
+    if config.maelstrom_only {
+        command += " --maelstrom-only";
     }
     command
 }
 
-fn latency_flags(latency: &Latency) -> String {
+/// The mean latency in milliseconds and the distribution's flag (none for constant).
+fn latency_flags(latency: &Latency) -> (u64, Option<&'static str>) {
     match *latency {
-        Latency::Fixed(d) => format!(" --latency {}", d.as_millis()),
-        Latency::Uniform { max, .. } => {
-            format!(" --latency {} --latency-dist uniform", max.as_millis() / 2)
-        }
-        Latency::Exponential { mean } => {
-            format!(" --latency {} --latency-dist exponential", mean.as_millis())
-        }
+        Latency::Fixed(d) => (d.as_millis(), None),
+        Latency::Uniform { max, .. } => (max.as_millis() / 2, Some("uniform")),
+        Latency::Exponential { mean } => (mean.as_millis(), Some("exponential")),
     }
 }
 

@@ -65,14 +65,26 @@
 //!
 //! `--seed N` (first seed, default 1; given alone it runs just that seed), `--seeds N`
 //! (seeds per row, default [`DEFAULT_SEEDS`]), `--jobs N` (simulations at once, default the
-//! available cores), `--only A,B` (rows by name), `--trace DIR` (each run's messages and
-//! each node's input), `--verbose` (every report, not only invalid ones), and Maelstrom's
-//! own flags as overrides of every row: `--node-count`, `--time-limit` (seconds), `--rate`,
+//! available cores), `--only A,B` (rows by name), `--verbose` (every report, not only
+//! invalid ones), `--maelstrom-only` (judge as Maelstrom would: failures the simulator finds
+//! beyond Maelstrom's own checkers do not fail a run), and Maelstrom's own flags as
+//! overrides of every row: `--node-count`, `--time-limit` (seconds), `--rate`,
 //! `--concurrency` (a number, or `2n` for twice the node count), `--latency` (mean ms),
 //! `--latency-dist constant|uniform|exponential` (uniform on `[0, 2 x mean]`),
-//! `--nemesis partition|none`, `--availability total|F`, `--topology grid|line|tree2|tree3|
-//! tree4|total`. An override that changes the cluster, load, network or faults drops 3d's
-//! and 3e's targets, which belong to their own settings.
+//! `--nemesis partition|none`, `--nemesis-interval S` (mean seconds between partition
+//! operations, default 10), `--partition-shapes one,minority-third,majority,majorities-ring`
+//! (the shapes a partition is drawn from; all four by default), `--availability total|F`,
+//! `--topology grid|line|tree2|tree3|tree4|total`, `--key-count N`, `--max-txn-length N`,
+//! `--max-writes-per-key N`. An override that changes the cluster, load, network or faults
+//! drops 3d's and 3e's targets, which belong to their own settings.
+//!
+//! To look at a run: `--trace DIR` writes each run's messages (`DIR/<row>/trace.jsonl`) and
+//! each node's record (`DIR/<row>/<node>.jsonl`, which replays through the real binary with
+//! `MAELSTROM_REPLAY`); `--report DIR` draws each run as a self-contained HTML page
+//! (`DIR/<row>/index.html`, see [`draw`](super::draw)), its message diagram over
+//! `--report-window 12.5s..13.5s` if given; `--shrink` searches each failing run for the
+//! smallest run with the same seed that fails the same way ([`shrink`](super::shrink)) and
+//! prints the command that reruns it (its trace and page are written too, as asked).
 //!
 //! # Seeds on every core
 //!
@@ -92,8 +104,10 @@ use std::sync::mpsc;
 
 use self::options::Options;
 pub use self::options::DEFAULT_SEEDS;
+use super::draw::ReportDir;
 use super::report::Report;
 use super::runner::RunConfig;
+use super::shrink::{rerun_command_for, shrink};
 
 /// Runs one simulation of a row's node under the given settings, usually
 /// `|c| run(c, |_| MyNode::default())`.
@@ -201,9 +215,13 @@ pub fn run_rows(
 ) -> Result<bool, String> {
     let options = Options::parse(args)?;
     let runs = plan(rows, &options);
+    let program = program();
+    let mut pages =
+        (options.report.as_deref()).map(|dir| ReportDir::new(dir, options.report_window));
     let mut all_valid = true;
+    let mut failing = Vec::new();
     writeln!(out, "{}", Report::table_header()).map_err(|e| e.to_string())?;
-    let print = |report: Report| -> io::Result<()> {
+    let print = |i: usize, report: Report| -> io::Result<()> {
         writeln!(out, "{}", report.table_row())?;
         if options.verbose || !report.is_valid() {
             writeln!(out, "{report}")?;
@@ -211,16 +229,86 @@ pub fn run_rows(
         if options.verbose {
             eprintln!("{}", report.timing());
         }
-        if let Some(dir) = &options.trace {
-            if let Err(e) = write_trace(dir, options.seeds > 1, &report) {
-                eprintln!("could not write the trace of {}: {e}", report.challenge);
-            }
+        write_files(&options, &mut pages, &program, &runs[i].0, &report);
+        if !report.is_valid() {
+            failing.push(i);
         }
         all_valid &= report.is_valid();
         Ok(())
     };
     run_in_order(&runs, options.jobs, print).map_err(|e| e.to_string())?;
+    if options.shrink {
+        for i in failing {
+            let (config, run) = &runs[i];
+            shrink_one(config, *run, &options, &mut pages, &program, out)
+                .map_err(|e| e.to_string())?;
+        }
+    }
     Ok(all_valid)
+}
+
+/// The command that runs this suite, for rerun lines: `cargo run --release --example
+/// glomers --` for the example, else the program as it was started.
+fn program() -> String {
+    let arg0 = std::env::args().next().unwrap_or_default();
+    let stem = Path::new(&arg0).file_stem().and_then(|s| s.to_str());
+    match stem {
+        Some("glomers") | None => "cargo run --release --example glomers --".to_owned(),
+        Some(_) => arg0,
+    }
+}
+
+/// Writes a run's trace and page, as the options ask; a failure to write is reported on
+/// stderr and does not stop the suite.
+fn write_files(
+    options: &Options,
+    pages: &mut Option<ReportDir>,
+    program: &str,
+    config: &RunConfig,
+    report: &Report,
+) {
+    if let Some(dir) = &options.trace {
+        if let Err(e) = write_trace(dir, options.seeds > 1, report) {
+            eprintln!("could not write the trace of {}: {e}", report.challenge);
+        }
+    }
+    if let Some(pages) = pages {
+        let command = rerun_command_for(program, config);
+        if let Err(e) = pages.write_report(report, Some(command)) {
+            eprintln!("could not write the page of {}: {e}", report.challenge);
+        }
+    }
+}
+
+/// Shrinks one failing run and prints the search, the smallest failing run and the command
+/// that reruns it; its trace and page are written as the options ask.
+fn shrink_one(
+    config: &RunConfig,
+    run: RunFn,
+    options: &Options,
+    pages: &mut Option<ReportDir>,
+    program: &str,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    writeln!(out, "shrinking {} seed {}:", config.name, config.seed)?;
+    let Some(shrunk) = shrink(config, run) else {
+        return writeln!(out, "  nothing to shrink: it passes, or only missed a goal");
+    };
+    for step in &shrunk.steps {
+        writeln!(out, "  {step}")?;
+    }
+    let mut smallest = shrunk.smallest.clone();
+    smallest.trace = options.trace.is_some() || pages.is_some();
+    let report = run(&smallest);
+    writeln!(
+        out,
+        "smallest failing run ({} -> {}):\n  {}\n{report}",
+        shrunk.original,
+        shrunk.size(),
+        rerun_command_for(program, &smallest),
+    )?;
+    write_files(options, pages, program, &smallest, &report);
+    Ok(())
 }
 
 /// Every run the options ask for, in row and seed order.
@@ -229,7 +317,7 @@ fn plan(rows: &[Row], options: &Options) -> Vec<(RunConfig, RunFn)> {
     for row in rows.iter().filter(|row| options.selects(&row.config.name)) {
         let mut config = row.config.clone();
         options.overrides.apply(&mut config);
-        config.trace = options.trace.is_some();
+        config.trace = options.trace.is_some() || options.report.is_some();
         for seed in options.seed..options.seed.saturating_add(options.seeds) {
             config.seed = seed;
             runs.push((config.clone(), row.run));
@@ -243,10 +331,11 @@ fn plan(rows: &[Row], options: &Options) -> Vec<(RunConfig, RunFn)> {
 fn run_in_order(
     runs: &[(RunConfig, RunFn)],
     jobs: usize,
-    mut emit: impl FnMut(Report) -> io::Result<()>,
+    mut emit: impl FnMut(usize, Report) -> io::Result<()>,
 ) -> io::Result<()> {
     if jobs <= 1 {
-        return runs.iter().try_for_each(|(config, run)| emit(run(config)));
+        let mut each = runs.iter().enumerate();
+        return each.try_for_each(|(i, (config, run))| emit(i, run(config)));
     }
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -275,7 +364,7 @@ fn run_in_order(
             waiting.insert(i, report);
             while let Some(report) = waiting.remove(&printed) {
                 printed += 1;
-                if let Err(e) = emit(report) {
+                if let Err(e) = emit(printed - 1, report) {
                     stop.store(true, Ordering::Relaxed);
                     return Err(e);
                 }
@@ -285,7 +374,7 @@ fn run_in_order(
     })
 }
 
-/// Writes a run's trace and each node's input (replayable: `NODE < n0-input.jsonl`) under
+/// Writes a run's trace and each node's record (replayable: `MAELSTROM_REPLAY=n0.jsonl NODE`) under
 /// `dir/<row>/`, or `dir/<row>/seed-<N>/` when a row runs several seeds.
 fn write_trace(dir: &Path, per_seed: bool, report: &Report) -> io::Result<()> {
     let Some(trace) = &report.trace else {

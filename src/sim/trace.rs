@@ -3,8 +3,9 @@
 //! [`Trace`] keeps two things, only when a cluster is built with tracing on:
 //!
 //! - one JSON line per message event, in the order they happened:
-//!   `{"time_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":{..}}`, where `body`
-//!   is the message's body exactly as it was written, and one per nemesis operation:
+//!   `{"time_us":..,"sent_us":..,"event":"deliver"|"drop","src":..,"dest":..,"body":{..}}`,
+//!   where `time_us` is when it was delivered or dropped, `sent_us` when its sender wrote it,
+//!   and `body` the message's body exactly as it was written, and one per nemesis operation:
 //!   `{"time_us":..,"event":"nemesis","action":"start-partition","shape":..,"grudge":{..}}`
 //!   (the grudge maps a receiving node to the nodes whose messages it drops) and
 //!   `{"time_us":..,"event":"nemesis","action":"stop-partition"}`;
@@ -60,12 +61,13 @@ impl Trace {
     }
 
     /// Records what happened at `time` to the message `line` (a complete message, as
-    /// written by its sender).
-    pub(crate) fn record(&mut self, time: Instant, event: TraceEvent, line: &str) {
+    /// written by its sender at `sent`).
+    pub(crate) fn record(&mut self, time: Instant, sent: Instant, event: TraceEvent, line: &str) {
         let entry = match Message::parse(line) {
             Ok(msg) => format!(
-                r#"{{"time_us":{},"event":"{}","src":{},"dest":{},"body":{}}}"#,
+                r#"{{"time_us":{},"sent_us":{},"event":"{}","src":{},"dest":{},"body":{}}}"#,
                 time.as_micros(),
+                sent.as_micros(),
                 event.name(),
                 json_string(msg.src()),
                 json_string(msg.dest()),
@@ -74,8 +76,9 @@ impl Trace {
             // Only well-formed messages are routed, so this is a broken invariant; keep the
             // line rather than lose it.
             Err(_) => format!(
-                r#"{{"time_us":{},"event":"{}","raw":{}}}"#,
+                r#"{{"time_us":{},"sent_us":{},"event":"{}","raw":{}}}"#,
                 time.as_micros(),
+                sent.as_micros(),
                 event.name(),
                 json_string(line),
             ),
@@ -149,11 +152,16 @@ mod tests {
     fn events_are_json_lines_with_the_body_verbatim() {
         let mut trace = Trace::new([5]);
         let line = r#"{"src":"n0","dest":"n\"1","body":{"type":"x","n":1.50}}"#;
-        trace.record(Instant::from_micros(7), TraceEvent::Drop, line);
+        trace.record(
+            Instant::from_micros(7),
+            Instant::from_micros(3),
+            TraceEvent::Drop,
+            line,
+        );
         let mut out = Vec::new();
         trace.write(&mut out).unwrap();
         let expected = concat!(
-            r#"{"time_us":7,"event":"drop","src":"n0","dest":"n\"1","body":{"type":"x","n":1.50}}"#,
+            r#"{"time_us":7,"sent_us":3,"event":"drop","src":"n0","dest":"n\"1","body":{"type":"x","n":1.50}}"#,
             "\n"
         );
         assert_eq!(String::from_utf8(out).unwrap(), expected);

@@ -61,7 +61,8 @@ pub fn check(history: &History, add_f: &str) -> CheckResult {
 
 /// What the clients tried to add and what was acknowledged.
 struct Adds {
-    attempted: HashSet<Atom>,
+    /// Element -> history index of its (last) add invocation.
+    attempted: HashMap<Atom, usize>,
     /// Element -> completion time of its acknowledged add.
     acked: HashMap<Atom, Instant>,
 }
@@ -69,7 +70,7 @@ struct Adds {
 impl Adds {
     fn collect(calls: &[Call<'_>], add_f: &str) -> Adds {
         let mut adds = Adds {
-            attempted: HashSet::new(),
+            attempted: HashMap::new(),
             acked: HashMap::new(),
         };
         for call in calls.iter().filter(|c| c.f == add_f) {
@@ -77,7 +78,7 @@ impl Adds {
             if let (true, Some(end)) = (call.is_ok(), call.end) {
                 adds.acked.insert(element.clone(), end);
             }
-            adds.attempted.insert(element);
+            adds.attempted.insert(element, call.index);
         }
         adds
     }
@@ -119,10 +120,15 @@ fn parse_reads<'a>(calls: &'a [Call<'a>], anomalies: &mut Anomalies) -> Vec<Read
 fn find_unexpected(reads: &[Read<'_>], adds: &Adds, anomalies: &mut Anomalies) -> Vec<Atom> {
     let mut unexpected = HashSet::new();
     for read in reads {
-        let mut fresh: Vec<&Atom> = read.elements.difference(&adds.attempted).collect();
+        let mut fresh: Vec<&Atom> = read
+            .elements
+            .iter()
+            .filter(|e| !adds.attempted.contains_key(e))
+            .collect();
         fresh.sort();
         for element in fresh {
             if unexpected.insert(element.clone()) {
+                anomalies.name_op(read.call.index);
                 anomalies.note(Beyond, || {
                     let call = read.call.describe();
                     format!("element {element} was never added but was read: {call}")
@@ -144,20 +150,31 @@ fn find_lost(
 ) -> Vec<Atom> {
     let mut known: HashSet<&Atom> = adds.acked.keys().collect();
     for read in reads {
-        known.extend(read.elements.intersection(&adds.attempted));
+        known.extend(
+            read.elements
+                .iter()
+                .filter(|e| adds.attempted.contains_key(e)),
+        );
     }
     let mut known: Vec<&Atom> = known.into_iter().collect();
     known.sort();
     let mut lost = Vec::new();
     for element in known {
-        let missing: Vec<&str> = finals
+        let missing: Vec<&Call<'_>> = finals
             .iter()
             .filter(|r| !r.elements.contains(element))
-            .map(|r| r.call.node)
+            .map(|r| r.call)
             .collect();
         if missing.is_empty() {
             continue;
         }
+        if let Some(&add) = adds.attempted.get(element) {
+            anomalies.name_op(add);
+        }
+        missing
+            .iter()
+            .for_each(|read| anomalies.name_op(read.index));
+        let missing: Vec<&str> = missing.iter().map(|read| read.node).collect();
         let strictness = match jepsen_lost(element, reads, adds) {
             true => Maelstrom,
             false => Beyond,

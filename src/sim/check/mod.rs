@@ -31,6 +31,9 @@ pub mod unique_ids;
 /// At most this many anomaly details are kept in a [`CheckResult`]; counts cover all of them.
 pub const MAX_ANOMALIES: usize = 20;
 
+/// At most this many operations are named in [`CheckResult::ops`].
+pub const MAX_NAMED_OPS: usize = 100;
+
 /// The verdict of a checker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,6 +114,10 @@ pub struct CheckResult {
     pub summary: String,
     /// Details of individual anomalies, at most [`MAX_ANOMALIES`].
     pub anomalies: Vec<Failure>,
+    /// History indexes of the invocations the anomalies are about, in history order, at most
+    /// [`MAX_NAMED_OPS`]; empty when the checker does not name operations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<usize>,
 }
 
 impl CheckResult {
@@ -130,7 +137,18 @@ impl CheckResult {
             maelstrom_validity,
             summary,
             anomalies,
+            ops: Vec::new(),
         }
+    }
+
+    /// The result naming the invocations (history indexes) its anomalies are about; they are
+    /// sorted, deduplicated and cut to [`MAX_NAMED_OPS`].
+    pub fn with_ops(mut self, mut ops: Vec<usize>) -> CheckResult {
+        ops.sort_unstable();
+        ops.dedup();
+        ops.truncate(MAX_NAMED_OPS);
+        self.ops = ops;
+        self
     }
 
     /// True only for [`Validity::Valid`]: an unknown result is not a pass.
@@ -424,6 +442,8 @@ pub(crate) struct Anomalies {
     details: Vec<Failure>,
     maelstrom: usize,
     beyond: usize,
+    /// History indexes of the invocations named so far.
+    ops: Vec<usize>,
 }
 
 impl Anomalies {
@@ -438,6 +458,13 @@ impl Anomalies {
                 strictness,
                 detail: detail(),
             });
+        }
+    }
+
+    /// Names the invocation at history index `index` as part of an anomaly (once).
+    pub(crate) fn name_op(&mut self, index: usize) {
+        if self.ops.len() < MAX_NAMED_OPS && !self.ops.contains(&index) {
+            self.ops.push(index);
         }
     }
 
@@ -458,7 +485,9 @@ impl Anomalies {
             maelstrom_validity: verdict(self.maelstrom),
             summary,
             anomalies: self.details,
+            ops: Vec::new(),
         }
+        .with_ops(self.ops)
     }
 }
 
@@ -577,7 +606,13 @@ mod tests {
             a.note(Strictness::Beyond, || i.to_string());
         }
         assert_eq!(a.count(), 30);
-        assert_eq!(a.finish("x".into()).validity, Validity::Invalid);
+        for i in (0..2 * MAX_NAMED_OPS).rev() {
+            a.name_op(i / 2); // each twice: named once
+        }
+        assert_eq!(a.ops.len(), MAX_NAMED_OPS);
+        let r = a.finish("x".into());
+        assert_eq!(r.validity, Validity::Invalid);
+        assert_eq!(r.ops, (0..MAX_NAMED_OPS).collect::<Vec<_>>(), "sorted");
     }
 
     /// Only beyond-maelstrom anomalies: invalid, yet valid as Maelstrom judges; one

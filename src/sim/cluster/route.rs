@@ -15,6 +15,7 @@ use crate::message::Message;
 use crate::sim::queue::Event;
 use crate::sim::services::ServiceId;
 use crate::sim::trace::TraceEvent;
+use crate::time::Instant;
 
 /// Longest excerpt of an offending line quoted in a protocol error.
 const QUOTE_BYTES: usize = 200;
@@ -77,7 +78,7 @@ impl<H: Handler> Cluster<H> {
             Dest::Service(service) => self.send_to_service(node, service, text),
             Dest::InitClient => {
                 self.nodes[node].init_answered = true;
-                self.record(TraceEvent::Deliver, text);
+                self.record(self.now, TraceEvent::Deliver, text);
             }
             Dest::Client => self.send_to_client(node, &msg, text, out),
             Dest::Unknown => {
@@ -116,13 +117,14 @@ impl<H: Handler> Cluster<H> {
         self.stats.server_msgs += 1;
         if self.net.is_lost() {
             self.stats.dropped += 1;
-            self.record(TraceEvent::Drop, line);
+            self.record(self.now, TraceEvent::Drop, line);
             return;
         }
         let at = self.now + self.net.latency();
         let event = Event::ToNode {
             node,
             from: Some(from),
+            sent: self.now,
             line: line.into(),
         };
         self.queue.push(at, event);
@@ -134,6 +136,7 @@ impl<H: Handler> Cluster<H> {
         let event = Event::ToService {
             service,
             from,
+            sent: self.now,
             line: line.into(),
         };
         self.queue.push(at, event);
@@ -147,7 +150,7 @@ impl<H: Handler> Cluster<H> {
         out: &mut Vec<ClientMessage>,
     ) {
         self.stats.client_msgs += 1;
-        self.record(TraceEvent::Deliver, line);
+        self.record(self.now, TraceEvent::Deliver, line);
         // The scanner checked the structure; serde may still reject, say, a bad escape.
         match serde_json::from_str(msg.raw_body()) {
             Ok(body) => out.push(ClientMessage {
@@ -163,8 +166,14 @@ impl<H: Handler> Cluster<H> {
     }
 
     /// A request lands at a service; its answer, if any, goes back after a latency.
-    pub(super) fn deliver_to_service(&mut self, service: ServiceId, from: usize, line: &str) {
-        self.record(TraceEvent::Deliver, line);
+    pub(super) fn deliver_to_service(
+        &mut self,
+        service: ServiceId,
+        from: usize,
+        sent: Instant,
+        line: &str,
+    ) {
+        self.record(sent, TraceEvent::Deliver, line);
         let Ok(msg) = Message::parse(line) else {
             debug_assert!(false, "a routed line no longer parses: {line}");
             return;
@@ -185,6 +194,7 @@ impl<H: Handler> Cluster<H> {
         let event = Event::ToNode {
             node: from,
             from: None,
+            sent: self.now,
             line,
         };
         self.queue.push(at, event);
@@ -238,7 +248,6 @@ mod tests {
     use crate::context::Ctx;
     use crate::error::Error;
     use crate::sim::cluster::ClusterConfig;
-    use crate::time::Instant;
 
     /// A node that never says anything of its own.
     struct Quiet;

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use crate::sim::draw::Window;
 use crate::sim::nemesis::Shapes;
 use crate::sim::net::Latency;
 use crate::sim::runner::{Nemesis, RunConfig, Topology};
@@ -30,6 +31,12 @@ pub(crate) struct Options {
     pub(crate) trace: Option<PathBuf>,
     /// Print every report, not only invalid ones.
     pub(crate) verbose: bool,
+    /// Where to write each run's HTML page.
+    pub(crate) report: Option<PathBuf>,
+    /// The span of the pages' message diagrams.
+    pub(crate) report_window: Option<Window>,
+    /// Shrink each failing run to the smallest that fails the same way.
+    pub(crate) shrink: bool,
     /// Settings replacing the rows' own.
     pub(crate) overrides: Overrides,
 }
@@ -76,6 +83,9 @@ impl Options {
             only: None,
             trace: None,
             verbose: false,
+            report: None,
+            report_window: None,
+            shrink: false,
             overrides: Overrides::default(),
         };
         let (mut seed_given, mut seeds_given) = (false, false);
@@ -91,6 +101,9 @@ impl Options {
                 "--only" => options.only = Some(value()?.split(',').map(str::to_owned).collect()),
                 "--trace" => options.trace = Some(PathBuf::from(value()?)),
                 "--verbose" => options.verbose = true,
+                "--report" => options.report = Some(PathBuf::from(value()?)),
+                "--report-window" => options.report_window = Some(Window::parse(&value()?)?),
+                "--shrink" => options.shrink = true,
                 "--node-count" => over.node_count = Some(number(flag, &value()?)?),
                 "--time-limit" => over.time_limit_secs = Some(number(flag, &value()?)?),
                 "--rate" => over.rate = Some(number(flag, &value()?)?),
@@ -132,6 +145,7 @@ impl Options {
 
 /// The flags, for an error message.
 const USAGE: &str = "flags: --seed N, --seeds N, --jobs N, --only A,B, --trace DIR, --verbose, \
+    --report DIR, --report-window 12.5s..13.5s, --shrink, \
     --node-count N, --time-limit S, --rate R, --concurrency N|Kn, --latency MS, \
     --latency-dist constant|uniform|exponential, --nemesis partition|none, \
     --availability total|F, --topology grid|line|tree2|tree3|tree4|total, \
