@@ -489,7 +489,13 @@ fn answering_a_reusable_client_late_is_no_protocol_error() {
     config.trace = true;
     let late = run(&config, |_| SlowIds(0));
     assert!(late.protocol_errors.is_empty(), "{late}");
-    assert!(late.is_valid(), "{late}");
+    // Invalid only because no generate ever succeeded (Jepsen's stats checker).
+    assert!(
+        late.check
+            .summary
+            .contains("no [generate] operation succeeded"),
+        "{late}"
+    );
     assert_eq!(late.ops_ok, 0, "every generate timed out: {late}");
     assert!(late.ops_info >= 4, "{late}");
     // The two clients kept their ids and received the late answers.
