@@ -113,7 +113,9 @@ pub struct Report {
     pub ops_info: u64,
     /// Messages that involve no client, per client operation, as Maelstrom computes its
     /// `:net :servers :msgs-per-op`: node-to-node messages (lost ones included) and
-    /// messages between nodes and services (`seq-kv`, `lin-kv`, ...) both ways.
+    /// messages between nodes and services (`seq-kv`, `lin-kv`, ...) both ways. Kafka's
+    /// commits after a poll are not counted as operations of their own: Maelstrom's client
+    /// makes them inside the poll operation.
     pub msgs_per_op: f64,
     /// The services' share of [`Report::msgs_per_op`]: messages between nodes and services,
     /// both ways, per client operation.
@@ -154,7 +156,12 @@ impl Report {
         let count = |kind| history.ops.iter().filter(|op| op.kind == kind).count() as u64;
         let (ops_ok, ops_fail, ops_info) =
             (count(OpKind::Ok), count(OpKind::Fail), count(OpKind::Info));
-        let ops = (ops_ok + ops_fail + ops_info).max(1) as f64;
+        // Maelstrom's kafka client commits inside the poll operation that returned messages,
+        // so its history has no commit operations: count ours as it would.
+        let commits = (history.ops.iter())
+            .filter(|op| op.kind != OpKind::Invoke && op.f == "commit_offsets")
+            .count() as u64;
+        let ops = (ops_ok + ops_fail + ops_info - commits).max(1) as f64;
         if config.workload == Workload::Broadcast {
             latencies_us = stable_latencies(&history)
                 .into_iter()

@@ -126,8 +126,8 @@ impl Generator {
             Workload::UniqueIds => request("generate", Value::Null, json!({"type": "generate"})),
             Workload::Broadcast => self.set_op("broadcast", "message"),
             Workload::GSet => self.set_op("add", "element"),
-            Workload::GCounter => self.counter_op(0),
-            Workload::PnCounter => self.counter_op(5),
+            Workload::GCounter => self.counter_op(false),
+            Workload::PnCounter => self.counter_op(true),
             Workload::LinKv => self.lin_kv_op(),
             Workload::TxnRwRegister { .. } => self.txn_op("w"),
             Workload::TxnListAppend => self.txn_op("append"),
@@ -155,12 +155,19 @@ impl Generator {
         request(f, json!(v), body)
     }
 
-    fn counter_op(&mut self, negative_up_to: u64) -> Request {
-        if self.rng.chance(0.5) {
-            return request("read", Value::Null, json!({"type": "read"}));
+    /// Maelstrom's pn-counter mix: reads and adds at even odds, deltas uniform on -5..=4.
+    /// Its g-counter filters the negative adds out of that mix, so a third of its operations
+    /// are adds, of 0..=4.
+    fn counter_op(&mut self, negative: bool) -> Request {
+        loop {
+            if self.rng.chance(0.5) {
+                return request("read", Value::Null, json!({"type": "read"}));
+            }
+            let delta = self.rng.below(10) as i64 - 5;
+            if negative || delta >= 0 {
+                return request("add", json!(delta), json!({"type": "add", "delta": delta}));
+            }
         }
-        let delta = self.rng.below(6 + negative_up_to) as i64 - negative_up_to as i64;
-        request("add", json!(delta), json!({"type": "add", "delta": delta}))
     }
 
     fn lin_kv_op(&mut self) -> Request {
@@ -496,6 +503,27 @@ fn extra_key<'a>(reply: &'a Value, fields: &[&str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_draw_maelstrom_s_mix_and_deltas() {
+        for (workload, adds_per_mille, deltas) in [
+            (Workload::GCounter, 333, 0..=4),
+            (Workload::PnCounter, 500, -5..=4),
+        ] {
+            let mut g = Generator::new(workload, Rng::new(3));
+            let ops: Vec<Request> = (0..30_000).map(|_| g.next(1)).collect();
+            let adds: Vec<i64> = (ops.iter().filter(|op| op.f == "add"))
+                .map(|op| op.value.as_i64().unwrap())
+                .collect();
+            let per_mille = adds.len() * 1000 / ops.len();
+            assert!(
+                per_mille.abs_diff(adds_per_mille) < 15,
+                "{workload:?}: {per_mille}"
+            );
+            assert!(adds.iter().all(|d| deltas.contains(d)), "{workload:?}");
+            assert!(adds.contains(deltas.start()) && adds.contains(deltas.end()));
+        }
+    }
 
     #[test]
     fn replies_are_held_to_the_schema() {
