@@ -332,12 +332,15 @@ impl Report {
     }
 }
 
-/// For each acknowledged broadcast: the time from its invocation until the completion of
-/// the last read, invoked after it, that did not contain it (0 if every such read did).
-/// After that instant every read saw the value: it was stable. Returns (invocation time,
-/// microseconds) per broadcast.
+/// Each broadcast's stable latency, as Jepsen's `set-full` checker (Maelstrom's broadcast
+/// checker) computes it: from the moment the value was known (its broadcast completed, or a
+/// read that returned it completed, whichever came first) to the invocation of the last read
+/// that missed it (0 if none missed it after that). Only values that were stable (a read
+/// invoked after the last one that missed it returned it) get a latency: lost ones are the
+/// checker's business. Returns (broadcast invocation time, microseconds) per value.
 pub(crate) fn stable_latencies(history: &History) -> Vec<(crate::time::Instant, u64)> {
     let mut broadcasts = Vec::new();
+    // (invocation index, invocation time, completion time, values)
     let mut reads = Vec::new();
     for (invoke, done) in history.pairs() {
         let Some(done) = done
@@ -348,31 +351,34 @@ pub(crate) fn stable_latencies(history: &History) -> Vec<(crate::time::Instant, 
         };
         let start = &history.ops[invoke];
         match start.f.as_str() {
-            "broadcast" => broadcasts.push((start.time, start.value.as_u64())),
-            "read" if !start.final_read => {
-                let values: std::collections::HashSet<u64> = done
-                    .value
-                    .as_array()
+            "broadcast" => broadcasts.push((start.time, done.time, start.value.as_u64())),
+            "read" => {
+                let values: std::collections::HashSet<u64> = (done.value.as_array())
                     .into_iter()
                     .flatten()
                     .filter_map(|v| v.as_u64())
                     .collect();
-                reads.push((start.time, done.time, values));
+                reads.push((invoke, start.time, done.time, values));
             }
             _ => {}
         }
     }
     broadcasts
         .iter()
-        .filter_map(|&(sent, value)| {
+        .filter_map(|&(invoked, completed, value)| {
             let value = value?;
-            let stable = reads
-                .iter()
-                .filter(|(invoked, _, values)| *invoked >= sent && !values.contains(&value))
-                .map(|(_, completed, _)| *completed)
-                .max()
-                .unwrap_or(sent);
-            Some((sent, (stable - sent).as_micros()))
+            let (present, absent): (Vec<_>, Vec<_>) =
+                reads.iter().partition(|read| read.3.contains(&value));
+            let last_present = present.iter().map(|read| read.0).max()?;
+            let last_absent = absent.iter().max_by_key(|read| read.0);
+            if last_absent.is_some_and(|read| read.0 > last_present) {
+                return None;
+            }
+            let seen = present.iter().map(|read| read.2).min();
+            let known = seen.map_or(completed, |seen| seen.min(completed));
+            let stable = last_absent.map_or(crate::time::Instant::ZERO, |read| read.1);
+            let latency = stable.saturating_duration_since(known).as_micros();
+            Some((invoked, latency))
         })
         .collect()
 }
@@ -437,6 +443,34 @@ impl fmt::Display for Report {
 
 #[cfg(test)]
 mod tests {
+
+    /// Jepsen's set-full: from when the value was known (its broadcast completed) to the
+    /// invocation of the last read that missed it; reads before it was known count as 0, and
+    /// a value the last reads missed gets none (it is lost, not slow).
+    #[test]
+    fn stable_latency_runs_from_known_to_the_last_missing_read_s_invocation() {
+        use serde_json::json;
+        let ms = Instant::from_millis;
+        let mut h = History::new();
+        h.push_invoke(0, "broadcast", json!(1), ms(0), "n0");
+        h.push_completion(0, OpKind::Ok, json!(1), ms(10));
+        h.push_invoke(0, "broadcast", json!(2), ms(20), "n0");
+        h.push_completion(0, OpKind::Ok, json!(2), ms(25));
+        let read = |h: &mut History, at: u64, values: serde_json::Value| {
+            h.push_invoke(1, "read", serde_json::Value::Null, ms(at), "n1");
+            h.push_completion(1, OpKind::Ok, values, ms(at + 5));
+        };
+        read(&mut h, 5, json!([])); // before 1 was known: no latency from it
+        read(&mut h, 50, json!([]));
+        read(&mut h, 120, json!([1]));
+        let latencies = stable_latencies(&h);
+        assert_eq!(
+            latencies,
+            [(ms(0), 40_000)],
+            "2 is never read: lost, no latency"
+        );
+    }
+
     use super::*;
 
     /// A report of an empty run whose checker found `anomalies`, with `errors`.
