@@ -105,7 +105,7 @@ fn a_recorded_broadcast_node_replays_byte_for_byte() {
     send(
         &mut node,
         "n2",
-        json!({"type": "gossip", "msg_id": 5, "values": [7]}),
+        json!({"type": "gossip", "msg_id": 5, "start": 0, "values": [7], "ack": 0}),
     );
     std::thread::sleep(WallDuration::from_millis(100));
     send(&mut node, "n3", json!({"type": "gossip_ok", "values": [1]}));
@@ -352,7 +352,14 @@ fn the_binary_exits_1_and_names_the_first_divergent_line() {
     }
     cluster.run_until(Instant::from_millis(1), &mut Vec::new());
     let text = String::from_utf8(cluster.node_record("n0").unwrap().to_vec()).unwrap();
-    let edited = text.replacen(r#""echo":1,"#, r#""echo":"one","#, 1);
+    // The echo_ok with value 1, in its output line (the input before it says the same).
+    let edited: String = text
+        .lines()
+        .map(|l| match l.contains(r#""out":"#) {
+            true => l.replacen(r#""echo":1,"#, r#""echo":"one","#, 1) + "\n",
+            false => format!("{l}\n"),
+        })
+        .collect();
     assert_ne!(edited, text);
     let path = scratch_dir("edited-record").join("n0.jsonl");
     std::fs::write(&path, &edited).unwrap();
