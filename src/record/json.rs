@@ -30,77 +30,74 @@ pub(crate) fn is_object(line: &[u8]) -> bool {
     scan(line).is_some_and(|non_ascii| !non_ascii || std::str::from_utf8(line).is_ok())
 }
 
-/// What the scan expects next.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Next {
-    /// A value.
-    Value,
-    /// A value or `]`, right after `[`.
-    FirstValue,
-    /// A key.
-    Key,
-    /// A key or `}`, right after `{`.
-    FirstKey,
-    /// `:` after a key.
-    Colon,
-    /// `,` or the container's closing bracket, after a value.
-    After,
-}
-
 /// Scans `bytes` as one JSON value filling it; `Some(whether a string held non-ASCII)` when
-/// it is one. One pass, no recursion: a bit per open container says object or array.
+/// it is one. One pass, no recursion (a bit per open container says object or array), and
+/// an object's members read key, colon and value in one go, since that is most of a line.
 fn scan(bytes: &[u8]) -> Option<bool> {
     let mut open = Open::default();
-    let mut at = 0;
     let mut non_ascii = false;
-    let mut next = Next::Value;
-    loop {
-        let byte = *bytes.get(at)?;
-        if byte <= b' ' {
-            matches!(byte, b' ' | b'\t' | b'\r' | b'\n').then_some(())?;
-            at += 1;
-            continue;
-        }
-        at += 1;
-        next = match (next, byte) {
-            (Next::Value | Next::FirstValue, b'{') => {
-                open.push(true)?;
-                Next::FirstKey
-            }
-            (Next::Value | Next::FirstValue, b'[') => {
-                open.push(false)?;
-                Next::FirstValue
-            }
-            (Next::Key | Next::FirstKey, b'"') => {
-                at = string(bytes, at, &mut non_ascii)?;
-                Next::Colon
-            }
-            (Next::Colon, b':') => Next::Value,
-            (Next::After, b',') if open.depth > 0 => {
-                if open.object {
-                    Next::Key
-                } else {
-                    Next::Value
+    let mut at = 0;
+    'value: loop {
+        // `at` is where a value starts, perhaps after whitespace.
+        at = skip_whitespace(bytes, at)?;
+        match bytes[at] {
+            b'{' | b'[' => {
+                let object = bytes[at] == b'{';
+                open.push(object)?;
+                at = skip_whitespace(bytes, at + 1)?;
+                if bytes[at] != if object { b'}' } else { b']' } {
+                    if object {
+                        at = key(bytes, at, &mut non_ascii)?;
+                    }
+                    continue 'value;
                 }
-            }
-            (Next::After | Next::FirstKey, b'}') if open.object => {
                 open.pop();
-                Next::After
+                at += 1;
             }
-            (Next::After | Next::FirstValue, b']') if open.depth > 0 && !open.object => {
-                open.pop();
-                Next::After
+            _ => at = scalar(bytes, at, &mut non_ascii)?,
+        }
+        // After a value: a comma and the next member, or closing brackets.
+        loop {
+            if open.depth == 0 {
+                return (at == bytes.len()).then_some(non_ascii);
             }
-            (Next::Value | Next::FirstValue, _) => {
-                at = scalar(bytes, at - 1, &mut non_ascii)?;
-                Next::After
+            at = skip_whitespace(bytes, at)?;
+            match bytes[at] {
+                b',' if open.object => {
+                    at = skip_whitespace(bytes, at + 1)?;
+                    at = key(bytes, at, &mut non_ascii)?;
+                    continue 'value;
+                }
+                b',' => {
+                    at += 1;
+                    continue 'value;
+                }
+                b'}' if open.object => open.pop(),
+                b']' if !open.object => open.pop(),
+                _ => return None,
             }
-            _ => return None,
-        };
-        if next == Next::After && open.depth == 0 {
-            return (at == bytes.len()).then_some(non_ascii);
+            at += 1;
         }
     }
+}
+
+/// The index of the first byte from `at` that is not whitespace, if there is one.
+#[inline(always)]
+fn skip_whitespace(bytes: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        match *bytes.get(at)? {
+            b' ' | b'\t' | b'\r' | b'\n' => at += 1,
+            _ => return Some(at),
+        }
+    }
+}
+
+/// A key and its colon, the key's opening quote at `at`; the index after the colon.
+#[inline(always)]
+fn key(bytes: &[u8], at: usize, non_ascii: &mut bool) -> Option<usize> {
+    (bytes[at] == b'"').then_some(())?;
+    let at = skip_whitespace(bytes, string(bytes, at + 1, non_ascii)?)?;
+    (bytes[at] == b':').then_some(at + 1)
 }
 
 /// The open containers: a bit each, set for an object.
@@ -140,13 +137,13 @@ fn scalar(bytes: &[u8], at: usize, non_ascii: &mut bool) -> Option<usize> {
 }
 
 /// A string's contents from `at` (after its opening quote); the index after its closing quote.
+#[inline(always)]
 fn string(bytes: &[u8], mut at: usize, non_ascii: &mut bool) -> Option<usize> {
     loop {
-        let run = bytes
-            .get(at..)?
-            .iter()
-            .position(|&b| STRING_STOP[usize::from(b)])?;
-        at += run;
+        // Byte by byte: the strings of Maelstrom's messages are mostly a few bytes long.
+        while !STRING_STOP[usize::from(*bytes.get(at)?)] {
+            at += 1;
+        }
         match bytes[at] {
             b'"' => return Some(at + 1),
             b'\\' => at = escape(bytes, at)?,
