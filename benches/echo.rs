@@ -35,7 +35,7 @@ fn main() {
     let ours = build_echo_example();
     let base = std::env::current_exe().expect("own path");
     // Records go to memory (tmpfs) when there is one: at a million messages a second the
-    // record is ~270 MB per run, and on disk the page cache's writeback throttling, not the
+    // record is ~250 MB per run, and on disk the page cache's writeback throttling, not the
     // node, would set the pace. `ECHO_RECORD_DIR` picks another place.
     let scratch = std::env::var_os("ECHO_RECORD_DIR")
         .map(PathBuf::from)

@@ -6,14 +6,16 @@
 //!
 //! ```text
 //! {"maelstrom_loop":"0.1.0","seed":8446917224,"start_unix_us":1764680000000000}
-//! {"t":1520,"in":"{\"src\":\"c0\",\"dest\":\"n1\",\"body\":{\"type\":\"init\",...}}"}
+//! {"t":1520,"in":{"src":"c0","dest":"n1","body":{"type":"init",...}}}
 //! {"t":1520,"out":{"src":"n1","dest":"c0","body":{"type":"init_ok","msg_id":1048576,"in_reply_to":1}}}
 //! {"t":101544,"timeout":true}
 //! {"t":101544,"out":{"src":"n1","dest":"n2","body":{"type":"gossip",...}}}
 //! ```
 //!
-//! - `in`: an input line as received, without its newline, as a JSON string (`in_bytes`, an
-//!   array of bytes, when it is not UTF-8);
+//! - `in`: an input line as received, without its newline. A line that is exactly one JSON
+//!   object (nothing around it, strict JSON) is embedded as it is, and read back byte for
+//!   byte (the reader takes the object's raw text); any other line is a JSON string
+//!   (`"in":"not json"`), or `in_bytes`, an array of bytes, when it is not UTF-8;
 //! - `oversized`: a line over the cap, with its length and the `head` and `tail` kept of it
 //!   (see [`Oversized`]);
 //! - `timeout`: a timer turn, [`Node::handle_timeout`](crate::Node::handle_timeout) called
@@ -32,6 +34,8 @@ use serde_json::value::RawValue;
 
 use crate::codec::{self, Oversized};
 use crate::time::Instant;
+
+mod json;
 
 /// The environment variable naming a directory: each node started with it writes
 /// `DIR/<node id>.jsonl` (named by process id until `init`).
@@ -111,7 +115,7 @@ pub fn parse_header(line: &str) -> Result<Header, String> {
 struct EventLine<'a> {
     t: u64,
     #[serde(borrow, rename = "in")]
-    input: Option<Cow<'a, str>>,
+    input: Option<&'a RawValue>,
     in_bytes: Option<Vec<u8>>,
     oversized: Option<usize>,
     #[serde(borrow)]
@@ -152,10 +156,22 @@ pub fn parse_event(line: &str) -> Result<Event, String> {
     if e.timeout == Some(true) {
         return Ok(Event::Timeout { time });
     }
-    match bytes(e.input, e.in_bytes) {
+    let input = e.input.map(input_line).transpose()?;
+    match input.or(e.in_bytes) {
         Some(line) => Ok(Event::Input { time, line }),
         None => Err("an event with none of in, oversized, timeout or out".into()),
     }
+}
+
+/// An input line from its field: an object is the line itself, a string holds the line.
+fn input_line(raw: &RawValue) -> Result<Vec<u8>, String> {
+    let text = raw.get();
+    if text.starts_with('{') {
+        return Ok(text.as_bytes().to_vec());
+    }
+    serde_json::from_str::<String>(text)
+        .map(String::into_bytes)
+        .map_err(|e| format!("\"in\" is neither an object nor a string: {e}"))
 }
 
 /// Encodes a record into a buffer; the caller decides where the bytes go and when.
@@ -196,10 +212,15 @@ impl Recorder {
         self.buf.clear();
     }
 
-    /// An input line.
+    /// An input line: embedded as it is when it is a JSON object, else as a string.
     pub(crate) fn input(&mut self, time: Instant, line: &[u8]) {
         self.open(time);
-        self.bytes_field(b"in", line);
+        if json::is_object(line) {
+            self.buf.extend_from_slice(b"\"in\":");
+            self.buf.extend_from_slice(line);
+        } else {
+            self.bytes_field(b"in", line);
+        }
         self.buf.extend_from_slice(b"}\n");
     }
 
@@ -271,6 +292,38 @@ mod tests {
     use super::*;
 
     /// Every kind of event survives encoding and parsing, bytes included.
+    /// An input line that is one JSON object is embedded raw, any other as a string; both
+    /// come back byte for byte.
+    #[test]
+    fn inputs_are_raw_when_they_are_objects_and_come_back_exactly() {
+        let lines: [(&str, bool); 7] = [
+            (
+                r#"{"src":"c1","body":{"type":"x","n":1.50,"s":"\u00e9\/"}}"#,
+                true,
+            ),
+            ("{ \"a\" :\t[ 1 , true ] }", true),
+            (r#" {"a":1}"#, false),
+            (r#"{"a":1} "#, false),
+            (r#"{"a":01}"#, false),
+            (r#"[1,2]"#, false),
+            ("not json \"at all\"", false),
+        ];
+        for (line, raw) in lines {
+            let mut rec = Recorder::new(1, 0);
+            rec.clear();
+            rec.input(Instant::from_micros(3), line.as_bytes());
+            let text = std::str::from_utf8(rec.bytes()).unwrap();
+            let embedded = text.starts_with(&format!("{{\"t\":3,\"in\":{line}}}"));
+            assert_eq!(embedded, raw, "{text}");
+            let event = parse_event(text.trim_end()).unwrap();
+            let expected = Event::Input {
+                time: Instant::from_micros(3),
+                line: line.as_bytes().to_vec(),
+            };
+            assert_eq!(event, expected, "{text}");
+        }
+    }
+
     #[test]
     fn events_round_trip_through_their_lines() {
         let mut rec = Recorder::new(42, 7);
@@ -322,7 +375,9 @@ mod tests {
             },
         ];
         assert_eq!(events, expected);
+        assert!(text.contains(r#"{"t":1500,"in":{"src":"c1","body":{"a":"\"q\""}}}"#));
         assert!(parse_event(r#"{"t":1}"#).is_err());
+        assert!(parse_event(r#"{"t":1,"in":[1]}"#).is_err());
         assert!(parse_header(r#"{"t":1,"in":"x"}"#).is_err());
     }
 }

@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(
             lines[1..],
             [
-                r#"{"t":9,"in":"{\"src\":\"c1\"}"}"#,
+                r#"{"t":9,"in":{"src":"c1"}}"#,
                 r#"{"t":9,"out":{"src":"n1"}}"#,
                 r#"{"t":10,"timeout":true}"#
             ]
