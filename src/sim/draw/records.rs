@@ -173,11 +173,16 @@ impl Run {
         let unpaired = trace.messages.iter().filter(|m| m.dropped).count();
         let mut run = Run::from_trace(name, trace);
         run.source = Source::Records;
-        run.reasons = vec![format!(
-            "recorded run, not checked: drawn from {} node records; {unpaired} node-to-node \
-             messages were sent and never delivered (drawn as dropped)",
-            records.len()
-        )];
+        run.reasons = vec![
+            format!(
+                "recorded run, not checked: drawn from {} node records; {unpaired} \
+                 node-to-node messages were sent and never delivered (drawn as dropped)",
+                records.len()
+            ),
+            "messages to or from clients and services have one recorded end, and are drawn \
+             at its time as short arrows"
+                .to_owned(),
+        ];
         run
     }
 }
