@@ -5,59 +5,23 @@
 //! cargo run --release --example glomers -- --only 3c --trace sim-out
 //! cargo run --release --example report -- sim-out                      # sim-out/3c/index.html
 //! cargo run --release --example report -- sim-out --report-window 2s..4s --out pages
+//!
+//! MAELSTROM_RECORD=/tmp/rec maelstrom test -w broadcast --bin target/release/examples/broadcast ...
+//! cargo run --release --example report -- /tmp/rec                     # /tmp/rec/index.html
 //! ```
 //!
-//! A run directory holds what `glomers --trace` writes: `trace.jsonl`, the simulator's
-//! trace (every message with its send and delivery times, and nemesis events), beside each
-//! node's replayable input (`NODE-input.jsonl`, not needed here). Per-node records
-//! (`NODE.jsonl`: a header line, then the node's events) are recognised and listed, and will
-//! be read once their format lands; a directory with only those is reported as such.
+//! A run directory holds either what `glomers --trace` writes, `trace.jsonl` (the
+//! simulator's trace: every message with its send and delivery times, and nemesis events),
+//! or only node records `NODE.jsonl`, as nodes started with `MAELSTROM_RECORD=DIR` write them
+//! under a real Maelstrom: then each message's send and delivery are paired across the
+//! records (see `sim::draw::read_run_dir`).
 //!
-//! Nothing is checked here: a trace has no checker verdict, so the page says "not checked".
+//! Nothing is checked here: neither has a checker verdict, so the page says "not checked".
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use maelstrom_loop::sim::draw::{page, Run, Trace, Window};
-
-/// What a run directory holds, by file.
-#[derive(Debug, Default)]
-struct RunFiles {
-    /// The simulator's trace of all messages.
-    trace: Option<PathBuf>,
-    /// Per-node records, one file per node.
-    node_records: Vec<PathBuf>,
-}
-
-impl RunFiles {
-    /// Sorts the files of `dir` by what they are.
-    fn scan(dir: &Path) -> std::io::Result<RunFiles> {
-        let mut files = RunFiles::default();
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name == "trace.jsonl" {
-                files.trace = Some(path);
-            } else if name.ends_with(".jsonl") && !name.ends_with("-input.jsonl") {
-                files.node_records.push(path);
-            }
-        }
-        files.node_records.sort();
-        Ok(files)
-    }
-
-    /// The run's trace: today the simulator's; per-node records will merge in here.
-    fn read(&self) -> Result<Trace, String> {
-        let Some(path) = &self.trace else {
-            return Err(format!(
-                "no trace.jsonl; per-node records ({}) are not read yet",
-                self.node_records.len()
-            ));
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Trace::parse(&text))
-    }
-}
+use maelstrom_loop::sim::draw::{page, read_run_dir, Window};
 
 struct Options {
     dir: PathBuf,
@@ -85,9 +49,10 @@ fn parse_options() -> Result<Options, String> {
     Ok(Options { dir, out, window })
 }
 
-/// The run directories: DIR itself if it holds a trace, else its subdirectories.
+/// The run directories: DIR itself if it holds a trace or records, else its subdirectories.
 fn run_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    if dir.join("trace.jsonl").exists() {
+    let mut entries = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path()));
+    if entries.any(|p| p.is_file() && p.extension().is_some_and(|x| x == "jsonl")) {
         return Ok(vec![dir.to_owned()]);
     }
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -100,13 +65,7 @@ fn run_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Draws one run directory into `out_dir/index.html`.
 fn draw(run_dir: &Path, out_dir: &Path, window: Option<Window>) -> Result<PathBuf, String> {
-    let files = RunFiles::scan(run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
-    let trace = files.read()?;
-    let name = run_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("run");
-    let run = Run::from_trace(name, trace);
+    let run = read_run_dir(run_dir)?;
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let path = out_dir.join("index.html");
     std::fs::write(&path, page(&run, window)).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -150,7 +150,7 @@ fn run_example(name: &str, args: &[&str]) -> std::process::Output {
 }
 
 /// `report` draws a directory of traces as `glomers --trace` writes them, and says which
-/// directories it could not read (one holding only per-node records, for now).
+/// directories it could not read (one whose only record has no header).
 #[test]
 fn report_example_draws_trace_directories() {
     let report = broken_3c();
@@ -173,15 +173,127 @@ fn report_example_draws_trace_directories() {
         "expected {ops} ops"
     );
 
-    let records_only = traces.join("recorded");
-    std::fs::create_dir_all(&records_only).expect("run directory");
-    std::fs::write(records_only.join("n0.jsonl"), "{}\n").expect("write a record");
+    let unreadable = traces.join("recorded");
+    std::fs::create_dir_all(&unreadable).expect("run directory");
+    std::fs::write(unreadable.join("n0.jsonl"), "{}\n").expect("write a record");
     let output = run_example("report", &[traces.to_str().expect("utf-8"), "--out", out]);
     assert!(
         !output.status.success(),
         "an unreadable run directory must fail the exit code"
     );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("per-node records (1)"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no readable node record") && stderr.contains("n0.jsonl"));
+}
+
+/// Spawns `g_set` as `id` of n0 and n1, recording into `dir`, and checks its `init_ok`.
+fn recorded_g_set(id: &str, dir: &Path) -> common::Proc {
+    let dir = dir.to_str().expect("utf-8 path");
+    let mut node = common::Proc::spawn_with("g_set", &[("MAELSTROM_RECORD", dir)]);
+    node.send_json(&json!({"src": "c0", "dest": id,
+        "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ["n0", "n1"]}}));
+    assert_eq!(node.recv()["body"]["type"], "init_ok");
+    node
+}
+
+/// Reads `node`'s output until a message to `dest`; returns it, the others are dropped (the
+/// test is the network, and loses them).
+fn recv_to(node: &mut common::Proc, dest: &str) -> serde_json::Value {
+    loop {
+        let line = node.recv();
+        if line["dest"] == dest {
+            return line;
+        }
+    }
+}
+
+/// One arrow of a page's diagram: (x1, y1, x2, y2, hover text).
+fn arrows_of(html: &str) -> Vec<(f64, f64, f64, f64, String)> {
+    let attr = |tag: &str, name: &str| -> f64 {
+        let start = tag.find(&format!(" {name}=\"")).expect("attribute") + name.len() + 3;
+        let len = tag[start..].find('"').expect("closing quote");
+        tag[start..start + len].parse().expect("a number")
+    };
+    html.split(r#"<line class="m"#)
+        .skip(1)
+        .map(|tag| {
+            let title = tag.split("<title>").nth(1).unwrap_or_default();
+            let title = title.split("</title>").next().unwrap_or_default();
+            let (x1, y1) = (attr(tag, "x1"), attr(tag, "y1"));
+            (x1, y1, attr(tag, "x2"), attr(tag, "y2"), title.to_owned())
+        })
+        .collect()
+}
+
+/// A real exchange between two `g_set` processes recording under `MAELSTROM_RECORD` (the
+/// test plays Maelstrom's network and client): `report` draws the records directory with
+/// the one gossip the test forwarded as one arrow from n0 down to n1, every other gossip as
+/// sent and lost, every arrow going down, and the client's two operations.
+#[test]
+fn report_example_draws_a_directory_of_node_records() {
+    let dir = common::scratch_dir("report-records");
+    let records = dir.join("records");
+    let mut n0 = recorded_g_set("n0", &records);
+    let mut n1 = recorded_g_set("n1", &records);
+    n0.send_json(
+        &json!({"src": "c1", "dest": "n0", "body": {"type": "add", "msg_id": 1, "element": 7}}),
+    );
+    assert_eq!(recv_to(&mut n0, "c1")["body"]["type"], "add_ok");
+    let gossip = recv_to(&mut n0, "n1"); // within one gossip interval
+    std::thread::sleep(std::time::Duration::from_millis(30)); // a visible flight time
+    n1.send_json(&gossip);
+    n1.send_json(&json!({"src": "c1", "dest": "n1", "body": {"type": "read", "msg_id": 2}}));
+    let read = recv_to(&mut n1, "c1");
+    assert_eq!(read["body"]["value"], json!([7]), "{read}");
+    for node in [n0, n1] {
+        let (status, _, stderr) = node.finish();
+        assert!(status.success(), "{stderr}");
+    }
+    let mut names: Vec<_> = std::fs::read_dir(&records)
+        .expect("the records")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["n0.jsonl", "n1.jsonl"]);
+
+    let output = run_example(
+        "report",
+        &[
+            records.to_str().expect("utf-8"),
+            "--report-window",
+            "0s..60s",
+        ],
+    );
+    assert!(output.status.success());
+    let html = std::fs::read_to_string(records.join("index.html")).expect("the page");
+    assert!(
+        html.contains("recorded run, not checked"),
+        "no verdict note"
+    );
+    let arrows = arrows_of(&html);
+    for (_, y1, _, y2, title) in &arrows {
+        assert!(y2 > y1, "an arrow goes up: {title}");
+    }
+    let between = |from: &str, to: &str| {
+        let name = format!(" {from} &#8594; {to} ");
+        arrows.iter().filter(move |a| a.4.contains(&name))
+    };
+    let delivered: Vec<_> = between("n0", "n1")
+        .chain(between("n1", "n0"))
+        .filter(|a| !a.4.contains("DROPPED"))
+        .collect();
+    assert_eq!(delivered.len(), 1, "one paired message: {delivered:?}");
+    let (_, y1, _, y2, title) = delivered[0];
+    assert!(title.starts_with("gossip n0 &#8594; n1"), "{title}");
+    assert!(y2 - y1 > 2.0, "the forwarded gossip took 30 ms: {title}");
+    // Client messages have one recorded end: init, add and read, each with its reply.
+    let client = ["c0", "c1"].iter().flat_map(|c| {
+        ["n0", "n1"]
+            .iter()
+            .flat_map(move |n| between(c, n).chain(between(n, c)))
+    });
+    assert_eq!(client.count(), 8);
+    assert!(html.contains("2 client operations"), "operations rebuilt");
+    assert!(html.contains("read_ok") && html.contains("add_ok"));
 }
 
 /// `glomers --report DIR` writes a page per row and an index, implying the trace; the page's

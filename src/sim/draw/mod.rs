@@ -13,8 +13,13 @@
 //! messages, so that a page stays small even for 25 nodes.
 //!
 //! A page is drawn from a [`Run`]: a simulated run's [`Report`] with its trace
-//! ([`Run::from_report`]), or a trace alone ([`Run::from_trace`]). Everything here is a pure
-//! function from that data to text, except [`ReportDir::write_report`], which writes pages.
+//! ([`Run::from_report`]), a trace alone ([`Run::from_trace`]), or the records its nodes
+//! wrote under `MAELSTROM_RECORD` in a real Maelstrom run ([`Run::from_records`]: every node
+//! on one clock, each node-to-node send paired with its delivery, client and service messages
+//! drawn at their one recorded end; no verdict, so the page says "recorded run, not
+//! checked"). [`read_run_dir`] reads either kind of directory. Everything here is a pure
+//! function from that data to text, except [`read_run_dir`], which reads files, and
+//! [`ReportDir::write_report`], which writes pages.
 //!
 //! # Example
 //!
@@ -35,12 +40,14 @@ mod diagram;
 mod model;
 mod page;
 mod plots;
+mod records;
 mod svg;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use model::{Message, Operation, Outcome, Partition, Run, Trace};
+pub use model::{Message, Operation, Outcome, Partition, Run, Source, Trace};
+pub use records::{trace_from_records, NodeRecord};
 
 use crate::sim::report::Report;
 
@@ -171,6 +178,55 @@ pub fn page(run: &Run, window: Option<Window>) -> String {
     let capped = window.capped(&run.trace.messages, MAX_ARROWS);
     let cut = (capped != window).then_some(window);
     page::run_page(run, capped, cut)
+}
+
+/// Reads the run in `dir`, named after it: the simulator's trace `trace.jsonl` when there is
+/// one (as `--trace` writes it), else every node record `*.jsonl` in it (as nodes started
+/// with `MAELSTROM_RECORD=dir` write them; see [`Run::from_records`]). Records that cannot be
+/// read are skipped and listed among the run's reasons.
+///
+/// # Errors
+/// A message naming the directory or file, when nothing in it can be read.
+pub fn read_run_dir(dir: &Path) -> Result<Run, String> {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("run");
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let trace = dir.join("trace.jsonl");
+    if trace.exists() {
+        return Ok(Run::from_trace(name, Trace::parse(&read(&trace)?)));
+    }
+    let mut records = Vec::new();
+    let mut skipped = Vec::new();
+    for path in record_files(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        match NodeRecord::parse(&read(&path)?) {
+            Ok(record) => records.push(record),
+            Err(e) => skipped.push(format!("{}: {e}", path.display())),
+        }
+    }
+    if records.is_empty() {
+        let skipped: String = skipped.iter().map(|s| format!("; {s}")).collect();
+        return Err(format!(
+            "no trace.jsonl and no readable node record{skipped}"
+        ));
+    }
+    let mut run = Run::from_records(name, &records);
+    run.reasons
+        .extend(skipped.into_iter().map(|s| format!("skipped {s}")));
+    Ok(run)
+}
+
+/// The node records in `dir`: `*.jsonl` but the simulator's trace and replay inputs, sorted.
+fn record_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let record = name.ends_with(".jsonl") && !name.ends_with("-input.jsonl");
+        if record && name != "trace.jsonl" && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// A directory of run pages with an index: `DIR/<row>/index.html` per run (further seeds of

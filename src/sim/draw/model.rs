@@ -122,23 +122,35 @@ impl Trace {
 }
 
 fn message(value: &Value, time_us: u64) -> Option<Message> {
-    let body = &value["body"];
-    let mut excerpt = body.to_string();
-    if let Some((cut, _)) = excerpt.char_indices().nth(BODY_EXCERPT_CHARS) {
-        excerpt.truncate(cut);
-        excerpt.push_str("...");
+    let sent_us = value["sent_us"].as_u64().unwrap_or(time_us);
+    let mut message = Message::of_body(&value["body"], sent_us, time_us);
+    message.src = value["src"].as_str()?.to_owned();
+    message.dest = value["dest"].as_str()?.to_owned();
+    message.dropped = value["event"] == "drop";
+    Some(message)
+}
+
+impl Message {
+    /// A delivered message with `body`, its `src` and `dest` left empty for the caller; sent
+    /// at `sent_us` (no later than `time_us`).
+    pub(crate) fn of_body(body: &Value, sent_us: u64, time_us: u64) -> Message {
+        let mut excerpt = body.to_string();
+        if let Some((cut, _)) = excerpt.char_indices().nth(BODY_EXCERPT_CHARS) {
+            excerpt.truncate(cut);
+            excerpt.push_str("...");
+        }
+        Message {
+            src: String::new(),
+            dest: String::new(),
+            sent_us: sent_us.min(time_us),
+            time_us,
+            dropped: false,
+            kind: body["type"].as_str().unwrap_or("?").to_owned(),
+            msg_id: body["msg_id"].as_u64(),
+            in_reply_to: body["in_reply_to"].as_u64(),
+            excerpt,
+        }
     }
-    Some(Message {
-        src: value["src"].as_str()?.to_owned(),
-        dest: value["dest"].as_str()?.to_owned(),
-        sent_us: value["sent_us"].as_u64().unwrap_or(time_us).min(time_us),
-        time_us,
-        dropped: value["event"] == "drop",
-        kind: body["type"].as_str().unwrap_or("?").to_owned(),
-        msg_id: body["msg_id"].as_u64(),
-        in_reply_to: body["in_reply_to"].as_u64(),
-        excerpt,
-    })
 }
 
 fn grudge(value: &Value) -> BTreeMap<String, Vec<String>> {
@@ -210,6 +222,19 @@ pub struct Run {
     /// What the latency chart plots, when not each operation's own latency: for broadcast,
     /// (invocation, microseconds until stable) per value, as Maelstrom measures it.
     pub stable_latencies_us: Option<Vec<(u64, u64)>>,
+    /// Where the run was read from.
+    pub source: Source,
+}
+
+/// Where a [`Run`] was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A run simulated here, with its history and checker result.
+    Simulated,
+    /// The simulator's trace alone.
+    Trace,
+    /// Node records (of a real Maelstrom run, say): no verdict, one clock rebuilt.
+    Records,
 }
 
 impl Run {
@@ -250,6 +275,7 @@ impl Run {
             trace: Trace::parse(&text),
             ops: operations_from_history(&report.history, &report.check.ops),
             stable_latencies_us: stable_latencies_us(&report.history),
+            source: Source::Simulated,
         }
     }
 
@@ -273,6 +299,7 @@ impl Run {
             trace,
             ops,
             stable_latencies_us: None,
+            source: Source::Trace,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::diagram::{arrows, svg as diagram_svg, Layout};
-use super::model::{Operation, Run};
+use super::model::{Operation, Run, Source};
 use super::plots;
 use super::svg::{escape, seconds, Palette};
 use super::Window;
@@ -82,6 +82,7 @@ fn write_header(out: &mut String, run: &Run) {
     let (class, word) = match run.valid {
         Some(true) => ("valid", "valid"),
         Some(false) => ("invalid", "INVALID"),
+        None if run.source == Source::Records => ("unchecked", "recorded run, not checked"),
         None => ("unchecked", "not checked"),
     };
     let seed = run.seed.map_or(String::new(), |s| format!(", seed {s}"));
