@@ -12,7 +12,11 @@
 //! (unique-ids, lin-kv, txn-rw-register, txn-list-append) the client keeps its id and
 //! silently skips late answers. Requests are started `rate` per second overall, at gaps
 //! uniform on `[0, 2 / rate)` (jepsen's `stagger`); an instant with every process busy is
-//! skipped. A partition nemesis runs Maelstrom's schedule and shapes ([`PartitionSchedule`])
+//! skipped. Kafka's clients also crash on jepsen's schedule
+//! ([`RunConfig::crash_client_interval`]), each crash taking a rate slot, and follow a poll
+//! that returned messages at once with its commit (the runner stops at every answer, so a
+//! client can act on it when it arrives).
+//! A partition nemesis runs Maelstrom's schedule and shapes ([`PartitionSchedule`])
 //! while clients generate requests, and the report lists every partition it started.
 //! Workloads with a final read heal the network, wait 10 s, then read every node (retrying
 //! each until it answers). Everything is seeded from `RunConfig::seed`.
