@@ -8,7 +8,7 @@ use maelstrom_loop::sim::check::Strictness;
 use maelstrom_loop::sim::history::OpKind;
 use maelstrom_loop::sim::report::{Report, Verdict};
 use maelstrom_loop::sim::runner::{run, RunConfig};
-use maelstrom_loop::{Ctx, Error, Handler, Message};
+use maelstrom_loop::{Ctx, Duration, Error, Handler, Message};
 use serde_json::{json, Map, Value};
 
 /// How a [`Log`] misbehaves.
@@ -109,7 +109,11 @@ fn run_log_judged(seed: u64, fault: Fault, maelstrom_only: bool) -> Report {
     let mut config = RunConfig::challenge("5a").expect("known challenge");
     config.seed = seed;
     config.maelstrom_only = maelstrom_only;
-    run(&config, |_| Log {
+    run_config(&config, fault)
+}
+
+fn run_config(config: &RunConfig, fault: Fault) -> Report {
+    run(config, |_| Log {
         fault,
         ..Log::default()
     })
@@ -174,7 +178,18 @@ fn a_log_passes_with_assigns_commits_and_final_polls() {
         final_msgs >= 2 * sends,
         "final polls read {final_msgs} of {sends}"
     );
-    // Every commit follows a poll by the same process and names its highest offsets.
+    // Every commit is sent the moment a poll by the same process returns messages (inside
+    // the poll's operation, as Maelstrom's client does) and names its highest offsets.
+    for (i, op) in ops.iter().enumerate().skip(1) {
+        if op.f == "commit_offsets" && op.kind == OpKind::Invoke {
+            let poll = &ops[i - 1];
+            assert_eq!(
+                (poll.f.as_str(), poll.kind, poll.process, poll.time),
+                ("poll", OpKind::Ok, op.process, op.time),
+                "{op:?} does not follow its poll's answer at once"
+            );
+        }
+    }
     let mut last_poll: BTreeMap<u64, Value> = BTreeMap::new();
     for op in ops.iter().filter(|op| op.kind == OpKind::Ok) {
         match op.f.as_str() {
@@ -270,26 +285,25 @@ fn a_log_going_backwards_fails_with_nonmonotonic_polls() {
     );
 }
 
-/// Maelstrom crashes its kafka clients now and then (`:crash-clients? true`): a crashed
-/// process is replaced by a fresh one (under a new client id), which knows no keys until it
-/// assigns some. Here no request times out, yet processes are replaced, and each new one's
-/// first operation on a key is an assign, never a poll from a position it cannot know.
+/// Maelstrom crashes its kafka clients (`:crash-clients? true`, jepsen's crash-client-gen:
+/// one crash per client per `crash-client-interval` on average): a crashed process is
+/// replaced by a fresh one (under a new client id), which knows no keys until it assigns
+/// some. With a 2 s interval here (Maelstrom's is 30 s) no request times out, yet processes
+/// are replaced about once a second, and each new one's first operation on a key is an
+/// assign, never a poll from a position it cannot know.
 #[test]
 fn clients_crash_and_their_successors_assign_before_they_poll() {
-    let report = run_log(3, Fault::None);
+    let mut config = RunConfig::challenge("5a").expect("known challenge");
+    config.seed = 3;
+    config.crash_client_interval = Duration::from_secs(2);
+    let report = run_config(&config, Fault::None);
     assert!(report.is_valid(), "{report}");
     assert_eq!(report.ops_info, 0, "no request timed out: {report}");
-    let config = RunConfig::challenge("5a").expect("known challenge");
     let ops = &report.history.ops;
-    let mut processes: Vec<u64> = ops
-        .iter()
-        .filter(|o| !o.final_read)
-        .map(|o| o.process)
-        .collect();
-    processes.sort_unstable();
-    processes.dedup();
+    let processes = generating_processes(&report);
+    // 20 s at a crash per second on average (two clients, one per 2 s each).
     assert!(
-        processes.len() > config.concurrency + 20,
+        (config.concurrency + 10..=config.concurrency + 35).contains(&processes.len()),
         "{} processes for {} client slots: crashes replaced some",
         processes.len(),
         config.concurrency
@@ -308,4 +322,38 @@ fn clients_crash_and_their_successors_assign_before_they_poll() {
             );
         }
     }
+}
+
+/// At Maelstrom's 30 s interval a 20 s run of two clients sees a crash or two, not one per
+/// hundred operations; assigns are jepsen's one operation in eight.
+#[test]
+fn crashes_are_rare_and_assigns_one_in_eight_at_maelstrom_s_settings() {
+    let report = run_log(3, Fault::None);
+    assert!(report.is_valid(), "{report}");
+    let config = RunConfig::challenge("5a").expect("known challenge");
+    let processes = generating_processes(&report);
+    assert!(
+        processes.len() <= config.concurrency + 6,
+        "{} processes for {} client slots",
+        processes.len(),
+        config.concurrency
+    );
+    let invoked = |f: &str| {
+        (report.history.ops.iter())
+            .filter(|op| !op.final_read && op.kind == OpKind::Invoke && op.f == f)
+            .count() as f64
+    };
+    let share = invoked("assign") / (invoked("assign") + invoked("send") + invoked("poll"));
+    assert!((0.11..0.14).contains(&share), "assign share {share}");
+}
+
+/// The processes that ran generated (not final) operations.
+fn generating_processes(report: &Report) -> Vec<u64> {
+    let mut processes: Vec<u64> = (report.history.ops.iter())
+        .filter(|o| !o.final_read)
+        .map(|o| o.process)
+        .collect();
+    processes.sort_unstable();
+    processes.dedup();
+    processes
 }

@@ -262,6 +262,27 @@ impl<H: Handler> Cluster<H> {
         }
     }
 
+    /// Like [`Cluster::run_until`], but returns right after the first event that gives a
+    /// client a message, the clock at that event's time, so that the client can act on an
+    /// answer the moment it arrives (kafka's client commits right after a poll's answer).
+    pub fn run_until_reply(&mut self, until: Instant, out: &mut Vec<ClientMessage>) {
+        let before = out.len();
+        while let Some(at) = self.queue.peek_time() {
+            if at > until {
+                break;
+            }
+            let Some((at, event)) = self.queue.pop() else {
+                break;
+            };
+            self.advance_to(at);
+            self.handle_event(event, out);
+            if out.len() > before {
+                return;
+            }
+        }
+        self.advance_to(until);
+    }
+
     /// Runs every event with time <= `until` in (time, insertion order) order, then sets the
     /// clock to `until`. Messages nodes send to clients are appended to `out`.
     ///

@@ -12,7 +12,11 @@
 //! (unique-ids, lin-kv, txn-rw-register, txn-list-append) the client keeps its id and
 //! silently skips late answers. Requests are started `rate` per second overall, at gaps
 //! uniform on `[0, 2 / rate)` (jepsen's `stagger`); an instant with every process busy is
-//! skipped. A partition nemesis runs Maelstrom's schedule and shapes ([`PartitionSchedule`])
+//! skipped. Kafka's clients also crash on jepsen's schedule
+//! ([`RunConfig::crash_client_interval`]), each crash taking a rate slot, and follow a poll
+//! that returned messages at once with its commit (the runner stops at every answer, so a
+//! client can act on it when it arrives).
+//! A partition nemesis runs Maelstrom's schedule and shapes ([`PartitionSchedule`])
 //! while clients generate requests, and the report lists every partition it started.
 //! Workloads with a final read heal the network, wait 10 s, then read every node (retrying
 //! each until it answers). Everything is seeded from `RunConfig::seed`.
@@ -40,7 +44,6 @@ use super::history::OpKind;
 use super::nemesis::{NemesisOp, PartitionSchedule};
 use super::net::NetConfig;
 use super::report::{PartitionRecord, Report};
-use super::workload::CRASH;
 use crate::handler::Handler;
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
@@ -175,13 +178,16 @@ fn generate<H: Handler>(
     let mean_gap_us = 1e6 / config.rate.max(1e-3);
     let mut next_op = cluster.now() + stagger(&mut arrivals, mean_gap_us);
     let mut slot_cursor = 0usize;
+    let mut crashes = CrashSchedule::new(config, cluster.now(), master.fork(4));
     while cluster.now() < end {
         let next_fault = nemesis.as_ref().map(PartitionSchedule::next_at);
         let wake = [Some(next_op), next_fault, clients.earliest_deadline()]
             .into_iter()
             .flatten()
             .fold(end, Instant::min);
-        cluster.run_until(wake, replies);
+        // Stop at each answer: the client may follow it up at once (kafka's commits).
+        cluster.run_until_reply(wake, replies);
+        let wake = cluster.now();
         clients.receive(cluster, replies);
         clients.expire(cluster, wake);
         // Like Jepsen's time limit, an operation due at the end does not happen.
@@ -193,7 +199,12 @@ fn generate<H: Handler>(
             apply_nemesis(cluster, op, &mut partitions);
         }
         if next_op <= wake && wake < end {
-            start_op(cluster, clients, &mut slot_cursor);
+            // A crash due takes the slot of the operation, as jepsen's generators share
+            // Maelstrom's rate.
+            let crash = crashes.as_ref().is_some_and(|c| c.next_at <= wake);
+            if start_op(cluster, clients, &mut slot_cursor, crash) && crash {
+                crashes.as_mut().map(CrashSchedule::advance);
+            }
             next_op = wake + stagger(&mut arrivals, mean_gap_us);
         }
     }
@@ -233,24 +244,61 @@ fn stagger(arrivals: &mut Rng, mean_gap_us: f64) -> Duration {
     Duration::from_micros((arrivals.unit() * 2.0 * mean_gap_us) as u64)
 }
 
-/// Starts one request on the next free client process, if any.
-fn start_op<H: Handler>(cluster: &mut Cluster<H>, clients: &mut Clients, cursor: &mut usize) {
-    let slots = clients.processes.len();
-    for step in 0..slots {
-        let slot = (*cursor + step) % slots;
-        if clients.is_busy(slot) {
-            continue;
+/// Kafka's client crashes (jepsen's `crash-client-gen`): due times at staggered gaps of
+/// mean [`RunConfig::crash_client_interval`] / concurrency.
+struct CrashSchedule {
+    next_at: Instant,
+    mean_gap_us: f64,
+    rng: Rng,
+}
+
+impl CrashSchedule {
+    /// The schedule of a kafka run; `None` for other workloads.
+    fn new(config: &RunConfig, now: Instant, mut rng: Rng) -> Option<CrashSchedule> {
+        if config.workload != Workload::Kafka {
+            return None;
         }
-        *cursor = slot + 1;
-        let node = cluster.node_ids()[slot % cluster.node_ids().len()].clone();
-        let request = clients.generator.next(clients.processes[slot]);
-        if request.f == CRASH {
-            clients.replace_process(cluster, slot);
-        } else {
-            clients.send(cluster, slot, &node, request, false);
-        }
-        return;
+        let clients = config.concurrency.max(1) as f64;
+        let mean_gap_us = config.crash_client_interval.as_micros() as f64 / clients;
+        let next_at = now + stagger(&mut rng, mean_gap_us);
+        Some(CrashSchedule {
+            next_at,
+            mean_gap_us,
+            rng,
+        })
     }
+
+    fn advance(&mut self) {
+        self.next_at += stagger(&mut self.rng, self.mean_gap_us);
+    }
+}
+
+/// Starts one request on the next free client process, if any, or crashes that process
+/// (`crash`: a fresh process replaces it, under a new client id); whether one was free.
+fn start_op<H: Handler>(
+    cluster: &mut Cluster<H>,
+    clients: &mut Clients,
+    cursor: &mut usize,
+    crash: bool,
+) -> bool {
+    let slots = clients.processes.len();
+    let Some(slot) = (0..slots)
+        .map(|step| (*cursor + step) % slots)
+        .find(|&slot| !clients.is_busy(slot))
+    else {
+        return false;
+    };
+    *cursor = slot + 1;
+    if crash {
+        // Not recorded: it involves no node (Maelstrom's history has it as an `info` op).
+        clients.generator.kafka_crash(clients.processes[slot]);
+        clients.replace_process(cluster, slot);
+        return true;
+    }
+    let node = cluster.node_ids()[slot % cluster.node_ids().len()].clone();
+    let request = clients.generator.next(clients.processes[slot]);
+    clients.send(cluster, slot, &node, request, false);
+    true
 }
 
 /// Waits out the last requests, then (for workloads with one) reads every node once the
@@ -344,15 +392,12 @@ fn kafka_final_polls<H: Handler>(
             if clients.is_busy(slot) {
                 continue;
             }
-            let commit = clients.generator.kafka_commit_pending(process);
-            if !commit && (remaining[slot].is_empty() || now >= end) {
+            if remaining[slot].is_empty() || now >= end {
                 continue;
             }
-            if commit || next_poll[slot] <= now {
-                if !commit {
-                    let gap = Duration::from_micros(clients.generator.kafka_poll_gap_us());
-                    next_poll[slot] += gap;
-                }
+            if next_poll[slot] <= now {
+                let gap = Duration::from_micros(clients.generator.kafka_poll_gap_us());
+                next_poll[slot] += gap;
                 let request = clients.generator.kafka_final_op(process);
                 clients.send(cluster, slot, &node_of(slot), request, true);
             } else {
@@ -416,7 +461,8 @@ fn drive_until<H: Handler>(
 ) {
     while cluster.now() < until {
         let wake = clients.earliest_deadline().map_or(until, |d| d.min(until));
-        cluster.run_until(wake, replies);
+        cluster.run_until_reply(wake, replies);
+        let wake = cluster.now();
         clients.receive(cluster, replies);
         clients.expire(cluster, wake);
     }

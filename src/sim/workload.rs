@@ -26,13 +26,8 @@ use crate::rng::Rng;
 
 /// Keys used by the lin-kv workload.
 const LIN_KV_KEYS: u64 = 4;
-/// One kafka operation in this many is a client crash (Maelstrom runs its kafka workload
-/// with `:crash-clients? true`): the process is replaced and must assign its keys again.
-const KAFKA_CRASH_ONE_IN: u64 = 100;
-
-/// The `f` of a [`Request`] that is not sent: its process crashes (the runner replaces it
-/// with a fresh process and, kafka's client not being reusable, closes its client).
-pub const CRASH: &str = "crash";
+/// One kafka operation in this many is an assign instead (jepsen's `subscribe-ratio`, 1/8).
+const KAFKA_ASSIGN_ONE_IN: u64 = 8;
 
 /// One operation about to be sent: its history name and value, and the request body
 /// (without `msg_id`).
@@ -206,28 +201,19 @@ impl Generator {
     }
 
     /// Maelstrom's kafka client (jepsen's kafka workload with `:sub-via #{:assign}`, no
-    /// transactions): after a poll that returned messages the process first commits the
-    /// highest offsets it polled (Maelstrom does so inside the poll operation; here it is the
-    /// process's next operation); otherwise it draws a micro-operation from the key pool (a
-    /// send of the key's next value, or a poll of its assigned keys), and now and then (1 in
-    /// 64) assigns itself that micro-operation's key instead, a third of the time together
-    /// with every key that has acknowledged sends no poll has returned yet. An assign asks
-    /// the node for the keys' committed offsets (`list_committed_offsets`) and is recorded
-    /// as `assign`. One operation in [`KAFKA_CRASH_ONE_IN`] is a [`CRASH`] instead, never
-    /// between a poll and its commit (in Maelstrom the commit is part of the poll operation).
+    /// transactions): the process draws a micro-operation from the key pool (a send of the
+    /// key's next value, or a poll of its assigned keys), and one time in
+    /// [`KAFKA_ASSIGN_ONE_IN`] assigns itself that micro-operation's key instead, a third of
+    /// the time together with every key that has acknowledged sends no poll has returned
+    /// yet. An assign asks the node for the keys' committed offsets
+    /// (`list_committed_offsets`) and is recorded as `assign`. A poll that returns messages
+    /// is followed at once by its commit ([`Generator::kafka_take_commit`]); client crashes
+    /// come from the runner's schedule ([`Generator::kafka_crash`]).
     fn kafka_op(&mut self, process: u64) -> Request {
-        let client = self.kafka_clients.entry(process).or_default();
-        if let Some(offsets) = client.to_commit.take() {
-            return commit_request(offsets);
-        }
-        if self.rng.below(KAFKA_CRASH_ONE_IN) == 0 {
-            self.kafka_clients.remove(&process);
-            return request(CRASH, Value::Null, Value::Null);
-        }
         let micro = self.keys.next(&mut self.rng);
         let (MicroOp::Read(key) | MicroOp::Write(key, _)) = micro;
         let key = key.to_string();
-        if self.rng.below(64) == 0 {
+        if self.rng.below(KAFKA_ASSIGN_ONE_IN) == 0 {
             let mut keys = vec![key];
             if !self.kafka.unseen.is_empty() && self.rng.below(3) == 0 {
                 for unseen in self.kafka.unseen.keys() {
@@ -278,20 +264,23 @@ impl Generator {
         json!(keys)
     }
 
-    /// Kafka's final polls: the next operation of `process`, its pending commit or a poll.
+    /// Kafka's final polls: the next operation of `process`, a poll of its keys.
     pub fn kafka_final_op(&mut self, process: u64) -> Request {
-        let client = self.kafka_clients.entry(process).or_default();
-        match client.to_commit.take() {
-            Some(offsets) => commit_request(offsets),
-            None => self.kafka_poll(process),
-        }
+        self.kafka_poll(process)
     }
 
-    /// Kafka: whether `process` has a commit to make before its next poll.
-    pub fn kafka_commit_pending(&self, process: u64) -> bool {
-        self.kafka_clients
-            .get(&process)
-            .is_some_and(|c| c.to_commit.is_some())
+    /// Kafka: the commit `process` makes right after a poll that returned messages (the
+    /// highest offset it polled per key), if the last poll calls for one. Maelstrom's client
+    /// sends it inside the poll's operation, on the same connection, with no pause.
+    pub fn kafka_take_commit(&mut self, process: u64) -> Option<Request> {
+        let client = self.kafka_clients.get_mut(&process)?;
+        client.to_commit.take().map(commit_request)
+    }
+
+    /// Kafka: `process` crashes (jepsen's `crash-client-gen`); its client state is gone,
+    /// and the runner replaces it with a fresh process under a new client id.
+    pub fn kafka_crash(&mut self, process: u64) {
+        self.kafka_clients.remove(&process);
     }
 
     /// Kafka: the highest offset per key `process` has polled successfully.

@@ -157,6 +157,9 @@ impl Clients {
                     }
                     self.history
                         .push_completion(flight.process, kind, value, reply.time);
+                    if kind == OpKind::Ok {
+                        self.commit_after_poll(cluster, slot, &reply.src, &flight);
+                    }
                 }
                 Outcome::SchemaError(e) => {
                     self.schema_errors
@@ -171,6 +174,25 @@ impl Clients {
             }
         }
         retry
+    }
+
+    /// Kafka: a poll that returned messages is followed at once, from the same client to the
+    /// same node, by the commit of its highest offsets (Maelstrom's client does so inside the
+    /// poll's operation; it is recorded as a `commit_offsets` operation of its own, which the
+    /// report does not count as a client operation).
+    fn commit_after_poll<H: Handler>(
+        &mut self,
+        cluster: &mut Cluster<H>,
+        slot: usize,
+        node: &str,
+        poll: &InFlight,
+    ) {
+        if poll.request.f != "poll" {
+            return;
+        }
+        if let Some(commit) = self.generator.kafka_take_commit(poll.process) {
+            self.send(cluster, slot, node, commit, poll.final_read);
+        }
     }
 
     /// Gives up on requests past their deadline: a failure for an idempotent operation, else

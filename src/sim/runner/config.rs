@@ -82,6 +82,11 @@ pub struct RunConfig {
     /// Transactions and kafka: writes (sends) a key gets before it is retired and replaced by
     /// a fresh key (`--max-writes-per-key`, default 16).
     pub max_writes_per_key: u64,
+    /// Kafka: Maelstrom crashes its kafka clients (jepsen's `crash-client-gen`, with
+    /// `:crash-client-interval`, default 30 s): one crash per this interval per client on
+    /// average, at staggered gaps (uniform on 0 to 2 x interval / concurrency, all clients
+    /// together). Other workloads crash no clients.
+    pub crash_client_interval: Duration,
     /// The master seed.
     pub seed: u64,
     /// Record the trace (see [`Report::trace`](crate::sim::report::Report::trace)).
@@ -112,6 +117,7 @@ impl RunConfig {
             key_count: 10,
             max_txn_length: 4,
             max_writes_per_key: 16,
+            crash_client_interval: Duration::from_secs(30),
             seed: 1,
             trace: false,
             maelstrom_only: false,
