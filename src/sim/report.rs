@@ -105,7 +105,8 @@ pub struct Report {
     pub goals_missed: Vec<Failure>,
     /// Whether the run is judged as Maelstrom would ([`RunConfig::maelstrom_only`]).
     pub maelstrom_only: bool,
-    /// Client operations that completed ok (final reads included).
+    /// Client operations that completed ok (final reads included; kafka's commits after a
+    /// poll are part of the poll, as in Maelstrom's client).
     pub ops_ok: u64,
     /// Client operations that definitely failed.
     pub ops_fail: u64,
@@ -153,15 +154,16 @@ impl Report {
         wall_time: std::time::Duration,
         trace: Option<Trace>,
     ) -> Report {
-        let count = |kind| history.ops.iter().filter(|op| op.kind == kind).count() as u64;
-        let (ops_ok, ops_fail, ops_info) =
-            (count(OpKind::Ok), count(OpKind::Fail), count(OpKind::Info));
         // Maelstrom's kafka client commits inside the poll operation that returned messages,
         // so its history has no commit operations: count ours as it would.
-        let commits = (history.ops.iter())
-            .filter(|op| op.kind != OpKind::Invoke && op.f == "commit_offsets")
-            .count() as u64;
-        let ops = (ops_ok + ops_fail + ops_info - commits).max(1) as f64;
+        let count = |kind| {
+            (history.ops.iter())
+                .filter(|op| op.kind == kind && op.f != "commit_offsets")
+                .count() as u64
+        };
+        let (ops_ok, ops_fail, ops_info) =
+            (count(OpKind::Ok), count(OpKind::Fail), count(OpKind::Info));
+        let ops = (ops_ok + ops_fail + ops_info).max(1) as f64;
         if config.workload == Workload::Broadcast {
             latencies_us = stable_latencies(&history)
                 .into_iter()
