@@ -38,6 +38,7 @@ use maelstrom_loop::kv::Kv;
 use maelstrom_loop::sim::nemesis::{Shape, Shapes};
 use maelstrom_loop::sim::report::Report;
 use maelstrom_loop::sim::runner::{run, Nemesis, RunConfig};
+use maelstrom_loop::sim::shrink::{rerun_command, shrink, Failure};
 use maelstrom_loop::{Ctx, Duration, Error, Handler, Instant, Message};
 use serde_json::{json, Value};
 
@@ -719,4 +720,44 @@ fn examples_stay_valid_when_the_cluster_is_halved() {
 #[test]
 fn examples_stay_valid_on_a_one_way_majorities_ring() {
     examples_stay_valid_under(Shape::MajoritiesRing);
+}
+
+// ---- shrinking a mutant's failing run (`sim::shrink`) -------------------------------------
+
+#[test]
+fn a_failing_run_shrinks_to_a_tenth_of_its_operations_and_still_fails() {
+    let config = RunConfig::challenge("g-set").unwrap();
+    let shrunk = shrink(&config, |c| run(c, |_| LocalSet::default())).expect("it fails");
+    assert_eq!(shrunk.failure, Failure::Checker);
+    assert!(!shrunk.report.is_valid(), "{}", shrunk.report);
+    let (before, after) = (shrunk.original.ops, shrunk.size().ops);
+    assert!(after * 10 < before, "{before} ops shrank only to {after}");
+    let smallest = &shrunk.smallest;
+    assert_eq!(smallest.node_count, 2, "one node is correct, two are not");
+    assert_eq!(
+        smallest.nemesis,
+        Nemesis::None,
+        "the bug needs no partition"
+    );
+    assert_eq!(smallest.seed, config.seed);
+    assert!(shrunk.steps.iter().any(|s| s.kept) && shrunk.steps.iter().any(|s| !s.kept));
+    // The command reruns exactly the smallest run.
+    let command = rerun_command(smallest);
+    assert!(
+        command.contains("--only g-set --seed 1 --node-count 2"),
+        "{command}"
+    );
+    assert!(command.contains("--nemesis none"), "{command}");
+    // Deterministic: the same search finds the same run.
+    let again = shrink(&config, |c| run(c, |_| LocalSet::default())).unwrap();
+    assert_eq!(again.smallest, shrunk.smallest);
+    assert_eq!(again.steps, shrunk.steps);
+}
+
+#[test]
+fn a_passing_run_has_nothing_to_shrink() {
+    let mut config = RunConfig::challenge("g-set").unwrap();
+    config.node_count = 1;
+    config.concurrency = 1;
+    assert!(shrink(&config, |c| run(c, |_| LocalSet::default())).is_none());
 }

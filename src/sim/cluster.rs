@@ -266,6 +266,22 @@ impl<H: Handler> Cluster<H> {
     /// client a message, the clock at that event's time, so that the client can act on an
     /// answer the moment it arrives (kafka's client commits right after a poll's answer).
     pub fn run_until_reply(&mut self, until: Instant, out: &mut Vec<ClientMessage>) {
+        self.run_events(until, out, true);
+    }
+
+    /// Runs every event with time <= `until` in (time, insertion order) order, then sets the
+    /// clock to `until`. Messages nodes send to clients are appended to `out`.
+    ///
+    /// # Panics
+    /// If more than [`MAX_EVENTS_PER_INSTANT`] events happen at one virtual instant: the
+    /// nodes are livelocked (say, two nodes answering each other forever with no latency).
+    pub fn run_until(&mut self, until: Instant, out: &mut Vec<ClientMessage>) {
+        self.run_events(until, out, false);
+    }
+
+    /// Runs events up to `until` (stopping after the first that gives a client a message, if
+    /// `stop_at_reply`), then sets the clock to `until` unless it stopped early.
+    fn run_events(&mut self, until: Instant, out: &mut Vec<ClientMessage>, stop_at_reply: bool) {
         let before = out.len();
         while let Some(at) = self.queue.peek_time() {
             if at > until {
@@ -276,29 +292,9 @@ impl<H: Handler> Cluster<H> {
             };
             self.advance_to(at);
             self.handle_event(event, out);
-            if out.len() > before {
+            if stop_at_reply && out.len() > before {
                 return;
             }
-        }
-        self.advance_to(until);
-    }
-
-    /// Runs every event with time <= `until` in (time, insertion order) order, then sets the
-    /// clock to `until`. Messages nodes send to clients are appended to `out`.
-    ///
-    /// # Panics
-    /// If more than [`MAX_EVENTS_PER_INSTANT`] events happen at one virtual instant: the
-    /// nodes are livelocked (say, two nodes answering each other forever with no latency).
-    pub fn run_until(&mut self, until: Instant, out: &mut Vec<ClientMessage>) {
-        while let Some(at) = self.queue.peek_time() {
-            if at > until {
-                break;
-            }
-            let Some((at, event)) = self.queue.pop() else {
-                break;
-            };
-            self.advance_to(at);
-            self.handle_event(event, out);
         }
         self.advance_to(until);
     }
