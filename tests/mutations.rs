@@ -4,8 +4,11 @@
 //!
 //! One mutant is wrong only when links are one-way (Maelstrom's `majorities-ring` partition):
 //! it takes hearing from a peer as proof that the peer hears it. Under symmetric cuts it
-//! passes; under the ring it loses values for good. That pair of runs is the proof that the
-//! simulator's partitions are directional, as Maelstrom's are.
+//! passes; under the 3-node ring it loses values for good. That pair of runs is the proof
+//! that the simulator's partitions are directional, as Maelstrom's are.
+//!
+//! The file also runs the unbroken examples under each partition shape alone, and shrinks a
+//! mutant's failing run to its smallest (`sim::shrink`).
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/broadcast.rs"]
