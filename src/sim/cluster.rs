@@ -3,8 +3,10 @@
 //! The cluster owns the nodes (each a [`Node`], driven only through its public sans-IO API),
 //! the event queue, the clock and the routing of every line a node writes:
 //!
-//! - to another node: it arrives after a latency drawn from the network's distribution,
-//!   unless the loss rate drops it when sent or a partition drops it when it lands;
+//! - to another node: it goes into the node's queue, due after a latency drawn from the
+//!   network's distribution, and the node's receiving loop takes it, checks the partition and
+//!   delivers it when due, one message at a time, as Maelstrom's network does (`inbox`); the
+//!   loss rate drops it when sent;
 //! - to a service (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`): it arrives after a latency, the
 //!   service answers at once, and the answer takes another latency back;
 //! - to a client: it is handed to [`Cluster::run_until`]'s caller at once, with no latency;
@@ -31,7 +33,10 @@ use crate::sim::services::Services;
 use crate::sim::trace::{Trace, TraceEvent};
 use crate::time::{Duration, Instant};
 
+mod inbox;
 mod route;
+
+use self::inbox::{Inbox, Waiting};
 
 use route::envelope_line;
 
@@ -144,6 +149,10 @@ pub struct Cluster<H: Handler> {
     seed: u64,
     /// Reused copy of a node's output while it is routed.
     scratch: Vec<u8>,
+    /// Each node's inbound queue and receiving loop, as Maelstrom's network has them.
+    inboxes: Vec<Inbox>,
+    /// Order of messages put in inboxes, for ties between equal deadlines.
+    put_sequence: u64,
 }
 
 impl<H: Handler> fmt::Debug for Cluster<H> {
@@ -190,6 +199,8 @@ impl<H: Handler> Cluster<H> {
             trace: None,
             seed: config.seed,
             scratch: Vec::new(),
+            inboxes: (0..config.node_count).map(|_| Inbox::default()).collect(),
+            put_sequence: 0,
         };
         if config.trace {
             let seeds = cluster.nodes.iter().map(|sim| sim.node.seed());
@@ -241,15 +252,7 @@ impl<H: Handler> Cluster<H> {
         }
         self.stats.client_msgs += 1;
         let line = envelope_line(src, dest, body);
-        self.queue.push(
-            self.now,
-            Event::ToNode {
-                node,
-                from: None,
-                sent: self.now,
-                line,
-            },
-        );
+        self.put_to_node(node, self.now, None, line);
     }
 
     /// Closes a client, as Maelstrom does when an operation of a client that is not reusable
@@ -446,13 +449,54 @@ impl<H: Handler> Cluster<H> {
             "node_ids": self.node_ids,
         });
         let line = envelope_line(INIT_CLIENT, &self.node_ids[node], &body);
-        let event = Event::ToNode {
-            node,
-            from: None,
-            sent: Instant::ZERO,
+        self.put_to_node(node, at, None, line);
+    }
+
+    /// Puts a message sent now, due at `deadline`, in node `node`'s queue; an idle receiving
+    /// loop takes it at once (see [`inbox`]).
+    pub(crate) fn put_to_node(
+        &mut self,
+        node: usize,
+        deadline: Instant,
+        from: Option<usize>,
+        line: Box<str>,
+    ) {
+        self.put_sequence += 1;
+        self.inboxes[node].put(Waiting {
+            deadline,
+            sequence: self.put_sequence,
+            from,
+            sent: self.now,
             line,
-        };
-        self.queue.push(at, event);
+        });
+        if !self.inboxes[node].is_busy() {
+            self.take_next(node);
+        }
+    }
+
+    /// Node `node`'s receiving loop takes its earliest-due message: one from a node the
+    /// partition cuts off is dropped now (Maelstrom checks when it takes a message, before
+    /// sleeping until it is due); any other is delivered when due, and nothing else reaches
+    /// the node before it.
+    fn take_next(&mut self, node: usize) {
+        while let Some(message) = self.inboxes[node].take() {
+            if message
+                .from
+                .is_some_and(|from| !self.net.connected(from, node))
+            {
+                self.stats.dropped += 1;
+                self.record(message.sent, TraceEvent::Drop, &message.line);
+                self.inboxes[node].done();
+                continue;
+            }
+            let event = Event::ToNode {
+                node,
+                sent: message.sent,
+                line: message.line,
+            };
+            self.queue.push(message.deadline.max(self.now), event);
+            return;
+        }
     }
 
     /// Moves the clock forward (never back), counting events per instant for the livelock
@@ -473,12 +517,7 @@ impl<H: Handler> Cluster<H> {
             self.seed
         );
         match event {
-            Event::ToNode {
-                node,
-                from,
-                sent,
-                line,
-            } => self.deliver_to_node(node, from, sent, &line, out),
+            Event::ToNode { node, sent, line } => self.deliver_to_node(node, sent, &line, out),
             Event::ToService {
                 service,
                 from,
@@ -492,22 +531,19 @@ impl<H: Handler> Cluster<H> {
     fn deliver_to_node(
         &mut self,
         node: usize,
-        from: Option<usize>,
         sent: Instant,
         line: &str,
         out: &mut Vec<ClientMessage>,
     ) {
-        if from.is_some_and(|from| !self.net.connected(from, node)) {
-            self.stats.dropped += 1;
-            self.record(sent, TraceEvent::Drop, line);
-            return;
-        }
+        // The partition was checked when the node's loop took the message (`take_next`).
         self.record(sent, TraceEvent::Deliver, line);
         if let Some(trace) = &mut self.trace {
             trace.record_input(node, self.now, line);
         }
         self.nodes[node].node.handle_line(self.now, line.as_bytes());
         self.after_node_event(node, false, out);
+        self.inboxes[node].done();
+        self.take_next(node);
     }
 
     fn fire_timer(&mut self, node: usize, out: &mut Vec<ClientMessage>) {

@@ -4,10 +4,11 @@
 //! `Network` (crate-internal) applies it with its own seeded [`Rng`] stream and holds the current
 //! partition, a [`Grudge`]: for each receiving node, the nodes whose messages it drops (so a
 //! cut may go one way only). Latency applies between nodes and between nodes and services;
-//! clients see none. Loss and partitions apply to node-to-node messages only. Like Maelstrom,
-//! a partition is checked when
-//! a message arrives, so a message sent before a cut is lost if it lands after it, and one sent
-//! during a cut lands if the network healed in the meantime.
+//! clients see none. Loss and partitions apply to node-to-node messages only. Like Maelstrom's
+//! network, the cluster checks a partition when the receiving node's loop takes a message from
+//! its queue (see the cluster's `inbox` module): at once when the loop is idle, so a message
+//! sent before a cut still lands during it, and one sent during a cut is lost even if it
+//! would land after the heal.
 //!
 //! This module decides *whether* and *when* a message arrives; the event queue and the
 //! routing of messages belong to the cluster.

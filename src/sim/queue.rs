@@ -15,11 +15,10 @@ use crate::time::Instant;
 /// Something that will happen at a virtual time.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// `line`, sent at `sent`, arrives at node number `node`. `from` is the sending node for
-    /// node-to-node traffic, which a partition can cut; clients and services leave it `None`.
+    /// `line`, sent at `sent`, is delivered to node number `node` (its receiving loop took
+    /// it from the node's inbox, past the partition check).
     ToNode {
         node: usize,
-        from: Option<usize>,
         sent: Instant,
         line: Box<str>,
     },

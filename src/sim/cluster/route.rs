@@ -121,13 +121,7 @@ impl<H: Handler> Cluster<H> {
             return;
         }
         let at = self.now + self.net.latency();
-        let event = Event::ToNode {
-            node,
-            from: Some(from),
-            sent: self.now,
-            line: line.into(),
-        };
-        self.queue.push(at, event);
+        self.put_to_node(node, at, Some(from), line.into());
     }
 
     fn send_to_service(&mut self, from: usize, service: ServiceId, line: &str) {
@@ -191,13 +185,7 @@ impl<H: Handler> Cluster<H> {
         self.stats.service_msgs += 1;
         let at = self.now + self.net.latency();
         let line = envelope_line(service.id(), msg.src(), &reply);
-        let event = Event::ToNode {
-            node: from,
-            from: None,
-            sent: self.now,
-            line,
-        };
-        self.queue.push(at, event);
+        self.put_to_node(from, at, None, line);
     }
 
     fn protocol_error(&mut self, node: usize, what: &str, line: &str) {
