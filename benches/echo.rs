@@ -50,13 +50,16 @@ fn main() {
     ];
     println!("echo benchmark: {THROUGHPUT_MESSAGES} pipelined messages x {THROUGHPUT_RUNS} runs, {PING_PONGS} ping-pongs, {STARTUP_SPAWNS} spawns");
     let targets: Vec<&Target> = candidates.iter().map(|(_, target)| target).collect();
-    let figures = measure(&targets);
+    let (figures, storage) = measure(&targets);
     let rows: Vec<(&&str, Figures)> = candidates
         .iter()
         .map(|(name, _)| name)
         .zip(figures)
         .collect();
     report(&rows);
+    if let (Some(storage), [(_, ours), (_, recording), _]) = (storage, rows.as_slice()) {
+        report_storage(&storage, ours, recording);
+    }
     let _ = std::fs::remove_dir_all(&record_dir);
     println!("echo binary: {} bytes stripped", stripped_size(&ours));
 }
@@ -202,17 +205,21 @@ struct Figures {
 
 /// Measures every target; throughput runs alternate between them, so that load from other
 /// processes on a shared machine falls on all of them alike.
-fn measure(targets: &[&Target]) -> Vec<Figures> {
+fn measure(targets: &[&Target]) -> (Vec<Figures>, Option<Storage>) {
     let mut rates = vec![Vec::new(); targets.len()];
     let mut peak_rss_kb = vec![0; targets.len()];
+    let mut storage = Vec::new();
     for _ in 0..THROUGHPUT_RUNS {
         for (i, target) in targets.iter().enumerate() {
             let (rate, rss) = throughput(target);
             rates[i].push(rate);
             peak_rss_kb[i] = peak_rss_kb[i].max(rss);
+            if let Some(dir) = &target.record_dir {
+                storage.extend(store_like(dir));
+            }
         }
     }
-    targets
+    let figures = targets
         .iter()
         .zip(rates.iter_mut().zip(peak_rss_kb))
         .map(|(target, (rates, peak_rss_kb))| Figures {
@@ -222,7 +229,45 @@ fn measure(targets: &[&Target]) -> Vec<Figures> {
             startup_us: startup(target),
             peak_rss_kb,
         })
-        .collect()
+        .collect();
+    let storage = (!storage.is_empty()).then(|| Storage {
+        bytes: storage[0].0,
+        secs: median(&mut storage.iter().map(|s| s.1).collect::<Vec<_>>()),
+    });
+    (figures, storage)
+}
+
+/// What it costs the kernel to store a record's bytes, with no node: the floor under any
+/// recording that writes them.
+struct Storage {
+    /// The size of the last run's record.
+    bytes: u64,
+    /// Median time to write that many bytes to a new file beside it.
+    secs: f64,
+}
+
+/// Writes as many bytes as the record in `dir` holds to a new file in `dir`, in chunks the
+/// size of the node's record flushes, and times it; `(bytes, seconds)`.
+fn store_like(dir: &Path) -> Option<(u64, f64)> {
+    let record = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "jsonl"))?;
+    let bytes = record.metadata().ok()?.len();
+    let chunk = vec![b'x'; 256 << 10];
+    let path = dir.join("storage-floor.bin");
+    let started = Instant::now();
+    let mut file = std::fs::File::create(&path).ok()?;
+    let mut left = bytes as usize;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        file.write_all(&chunk[..n]).ok()?;
+        left -= n;
+    }
+    drop(file);
+    let secs = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&path);
+    Some((bytes, secs))
 }
 
 fn echo_line(i: u64) -> String {
@@ -378,6 +423,28 @@ fn median(samples: &mut [f64]) -> f64 {
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted.get(index).copied().unwrap_or(f64::NAN)
+}
+
+/// Splits recording's throughput cost into the kernel's part (storing the record's bytes,
+/// measured alone) and the rest, each as a share of the recording run's time.
+fn report_storage(storage: &Storage, ours: &Figures, recording: &Figures) {
+    let messages = THROUGHPUT_MESSAGES as f64;
+    let plain_secs = messages / ours.throughput_per_sec;
+    let recording_secs = messages / recording.throughput_per_sec;
+    let share = |secs: f64| 100.0 * secs / recording_secs;
+    println!(
+        "record: {:.0} bytes/message; throughput lost to recording {:.1}% = storing the \
+         bytes {:.1}% (writing {:.0} MB to a new file there alone: {:.3} s) + the rest \
+         (encoding, copying, system calls) {:.1}%; a recorder that cost nothing but the \
+         storing would keep {:.3}x",
+        storage.bytes as f64 / messages,
+        share(recording_secs - plain_secs),
+        share(storage.secs),
+        storage.bytes as f64 / 1e6,
+        storage.secs,
+        share(recording_secs - plain_secs - storage.secs),
+        plain_secs / (plain_secs + storage.secs),
+    );
 }
 
 fn report(rows: &[(&&str, Figures)]) {
