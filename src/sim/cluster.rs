@@ -400,7 +400,8 @@ impl<H: Handler> Cluster<H> {
 
     /// Maelstrom-style protocol violations seen so far: output lines that are not valid
     /// messages, messages to ids that do not exist (including a second init_ok to "c0"), a
-    /// src that is not the node's own id. Any entry makes a run invalid. The first
+    /// src that names nothing that exists (Maelstrom sends a message as from any id it
+    /// knows: another node's, a client's). Any entry makes a run invalid. The first
     /// [`MAX_PROTOCOL_ERRORS`] are kept; a last entry counts the rest.
     pub fn protocol_errors(&self) -> &[String] {
         &self.protocol_errors

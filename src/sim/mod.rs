@@ -17,7 +17,8 @@
 //!   do not know;
 //! - Maelstrom's protocol checks ([`Cluster::protocol_errors`]): a line that is not a message,
 //!   a message to an id that does not exist (a second `init_ok` to the init client, say), a
-//!   `src` that is not the node's own id;
+//!   `src` that names nothing (as Maelstrom does, a message whose `src` is another node or a
+//!   client is sent as from it);
 //! - a trace of every message ([`Cluster::write_trace`]) and each node's record
 //!   ([`Cluster::node_record`]).
 //!

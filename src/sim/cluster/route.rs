@@ -1,7 +1,7 @@
 //! Routing: what happens to each line a node writes, and to each service request.
 //!
 //! A line is scanned once with the core's envelope scanner, checked the way Maelstrom checks
-//! it (a valid message, the node's own `src`, a destination that exists) and sent on: to a
+//! it (a valid message, a `src` and a destination that exist) and sent on: to a
 //! node or a service after a latency, to a client at once. Anything else becomes a protocol
 //! error. Services answer here too, when a request lands. The event loop, timers and the
 //! public API are in the parent module.
@@ -27,6 +27,13 @@ enum Dest {
     InitClient,
     Client,
     Unknown,
+}
+
+/// Whom a line a node wrote is from, by its `src`.
+#[derive(Clone, Copy)]
+enum Sender {
+    Node(usize),
+    Client,
 }
 
 /// An envelope to serialise (client requests, service replies, `init`).
@@ -69,18 +76,62 @@ impl<H: Handler> Cluster<H> {
                 return self.protocol_error(node, &what, text);
             }
         };
-        if msg.src() != self.node_ids[node] {
-            let what = format!("sent a message with src {:?}", msg.src());
+        // Maelstrom checks only that the src exists, and sends the message as from it: a
+        // node may forward a client's request with the client's src, so that the node it
+        // reaches answers the client itself.
+        let sender = if msg.src() == self.node_ids[node] {
+            Sender::Node(node)
+        } else if let Some(&other) = self.index.get(msg.src()) {
+            Sender::Node(other)
+        } else if self.clients.contains(msg.src()) {
+            Sender::Client
+        } else {
+            let what = format!(
+                "sent a message with src {:?}, which does not exist (Invalid source)",
+                msg.src()
+            );
             return self.protocol_error(node, &what, text);
+        };
+        match (self.destination(node, msg.dest()), sender) {
+            (Dest::Node(dest), Sender::Node(from)) => self.send_to_node(from, dest, text),
+            (Dest::Node(dest), Sender::Client) => {
+                // Messages involving a client have no latency in Maelstrom, and partitions
+                // only cut nodes from nodes.
+                self.stats.client_msgs += 1;
+                self.put_to_node(dest, self.now, None, text.into());
+            }
+            (Dest::Service(service), Sender::Node(from)) => {
+                self.send_to_service(from, service, text);
+            }
+            (Dest::Service(_) | Dest::Client, Sender::Client) => {
+                let what = format!(
+                    "sent a message from client {:?} to {:?}, which the simulator does not \
+                     route (only a node may be its destination)",
+                    msg.src(),
+                    msg.dest()
+                );
+                self.protocol_error(node, &what, text);
+            }
+            (dest, _) => self.route_to_client(node, dest, &msg, text, out),
         }
-        match self.destination(node, msg.dest()) {
-            Dest::Node(dest) => self.send_to_node(node, dest, text),
-            Dest::Service(service) => self.send_to_service(node, service, text),
+    }
+
+    /// The rest of [`route_line`](Self::route_line): to the init client, a client, or nowhere.
+    fn route_to_client(
+        &mut self,
+        node: usize,
+        dest: Dest,
+        msg: &Message<'_>,
+        text: &str,
+        out: &mut Vec<ClientMessage>,
+    ) {
+        match dest {
+            Dest::Node(_) | Dest::Service(_) => {} // routed by route_line
             Dest::InitClient => {
                 self.nodes[node].init_answered = true;
                 self.record(self.now, TraceEvent::Deliver, text);
             }
-            Dest::Client => self.send_to_client(node, &msg, text, out),
+            Dest::Client => self.send_to_client(node, msg, text, out),
             Dest::Unknown => {
                 let what = match msg.dest() {
                     INIT_CLIENT => "sent to the init client after init_ok (Invalid dest)".into(),
@@ -274,8 +325,8 @@ mod tests {
                 "not UTF-8",
             ),
             (
-                b"{\"src\":\"n1\",\"dest\":\"n1\",\"body\":{\"type\":\"x\"}}",
-                "src \"n1\"",
+                b"{\"src\":\"n7\",\"dest\":\"n1\",\"body\":{\"type\":\"x\"}}",
+                "src \"n7\", which does not exist (Invalid source)",
             ),
         ];
         for (line, expected) in rows {
@@ -292,6 +343,57 @@ mod tests {
             );
             assert!(out.is_empty() && cluster.next_event_at().is_none());
         }
+    }
+
+    /// A node that answers every message with `ok`.
+    struct Answers;
+
+    impl Handler for Answers {
+        type Timer = ();
+        fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+            ctx.reply(msg, &serde_json::json!({"type": "ok"}))
+        }
+    }
+
+    /// Maelstrom checks only that a src exists: a node may forward a client's request in
+    /// the client's name, and the node it reaches answers the client directly (at once, as
+    /// client messages have no latency); a src naming another node sends as that node.
+    #[test]
+    fn a_src_that_exists_is_sent_as_from_it() {
+        let mut cluster = Cluster::new(ClusterConfig::new(3, 1), |_| Answers);
+        let mut out = Vec::new();
+        cluster.run_until(Instant::ZERO, &mut out);
+        let request = serde_json::json!({"type": "req", "msg_id": 5});
+        cluster.send_client("c1", "n0", &request);
+        cluster.run_until(Instant::ZERO, &mut out);
+        out.clear(); // n0's own answer
+        let forwarded = br#"{"src":"c1","dest":"n1","body":{"type":"req","msg_id":5}}"#;
+        cluster.route_line(0, forwarded, &mut out);
+        cluster.run_until(Instant::ZERO, &mut out);
+        assert!(
+            cluster.protocol_errors().is_empty(),
+            "{:?}",
+            cluster.protocol_errors()
+        );
+        assert_eq!(out.len(), 1, "n1 answered the client at once");
+        assert_eq!((out[0].src.as_str(), out[0].dest.as_str()), ("n1", "c1"));
+        assert_eq!(out[0].body["in_reply_to"], 5);
+
+        // As n2, cut off from n1: dropped, as Maelstrom drops what n2 sends n1.
+        cluster.partition(&[vec!["n0".into(), "n2".into()], vec!["n1".into()]]);
+        let before = cluster.stats();
+        let spoofed = br#"{"src":"n2","dest":"n1","body":{"type":"x","msg_id":1}}"#;
+        cluster.route_line(0, spoofed, &mut out);
+        cluster.run_until(Instant::from_micros(1_000_000), &mut out);
+        let after = cluster.stats();
+        assert_eq!(after.server_msgs, before.server_msgs + 1);
+        assert_eq!(after.dropped, before.dropped + 1);
+        assert!(cluster.protocol_errors().is_empty());
+        // Unpartitioned, n1 gets it as from n2 and answers n2, which answers back: messages flow.
+        cluster.heal();
+        cluster.route_line(0, spoofed, &mut out);
+        cluster.run_until(Instant::from_micros(2_000_000), &mut out);
+        assert!(cluster.stats().server_msgs >= after.server_msgs + 2);
     }
 
     #[test]
