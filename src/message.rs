@@ -75,17 +75,47 @@ pub(crate) struct Rejected<'a> {
     pub(crate) in_reply_to: Option<u64>,
 }
 
+impl<'a> Rejected<'a> {
+    /// Fills in what the scanner stopped before reaching (it stops at the first fault, so a
+    /// `msg_id` after a bad `type` is not read), when the line is JSON all the same. Only a
+    /// rejected line pays for this second parse.
+    fn salvaged(mut self, line: &str) -> Rejected<'a> {
+        if self.src.is_some() && (self.msg_id.is_some() || self.in_reply_to.is_some()) {
+            return self;
+        }
+        let Ok(serde_json::Value::Object(envelope)) = serde_json::from_str(line) else {
+            return self;
+        };
+        let text = |key: &str| {
+            envelope
+                .get(key)?
+                .as_str()
+                .map(|s| Cow::Owned(s.to_owned()))
+        };
+        self.src = self.src.or_else(|| text("src"));
+        self.dest = self.dest.or_else(|| text("dest"));
+        let body = envelope.get("body");
+        let id = |key: &str| body?.get(key)?.as_u64();
+        self.msg_id = self.msg_id.or_else(|| id("msg_id"));
+        self.in_reply_to = self.in_reply_to.or_else(|| id("in_reply_to"));
+        self
+    }
+}
+
 impl<'a> Message<'a> {
     /// Scans one line (without its newline).
     pub(crate) fn parse(line: &'a str) -> Result<Message<'a>, Rejected<'a>> {
         let mut scan = EnvelopeScan::default();
         let outcome = scan.run(line);
-        let reject = |reason: String, scan: EnvelopeScan<'a>| Rejected {
-            reason,
-            src: scan.src,
-            dest: scan.dest,
-            msg_id: scan.msg_id,
-            in_reply_to: scan.in_reply_to,
+        let reject = |reason: String, scan: EnvelopeScan<'a>| {
+            Rejected {
+                reason,
+                src: scan.src,
+                dest: scan.dest,
+                msg_id: scan.msg_id,
+                in_reply_to: scan.in_reply_to,
+            }
+            .salvaged(line)
         };
         if let Err(reason) = outcome {
             return Err(reject(reason, scan));
@@ -597,7 +627,7 @@ mod tests {
             (
                 r#"{"src":7,"dest":"n1","body":{"type":"x","msg_id":2}}"#,
                 None,
-                None,
+                Some(2), // salvaged, but with no src there is no one to answer
             ),
             (
                 r#"{"src":"c1","body":{"type":"x","msg_id":2}}"#,
@@ -638,6 +668,31 @@ mod tests {
         let r = Message::parse(&deep).expect_err("too deep");
         assert!(r.reason.contains("nesting"), "{}", r.reason);
         assert_eq!(r.msg_id, Some(1));
+    }
+
+    /// The scanner stops at the first fault; what lies after it is still read when the
+    /// line is JSON, so the sender of a request with a bad `type` gets its error.
+    #[test]
+    fn ids_after_the_first_fault_are_salvaged_from_json() {
+        let r = Message::parse(r#"{"src":"c1","dest":"n1","body":{"type":7,"msg_id":4}}"#)
+            .expect_err("type is not a string");
+        assert_eq!(
+            (r.src.as_deref(), r.dest.as_deref()),
+            (Some("c1"), Some("n1"))
+        );
+        assert_eq!((r.msg_id, r.in_reply_to), (Some(4), None));
+        let r = Message::parse(r#"{"body":{"in_reply_to":2,"type":null},"src":"n2"}"#)
+            .expect_err("type is null");
+        assert_eq!((r.src.as_deref(), r.in_reply_to), (Some("n2"), Some(2)));
+        // Not JSON, or an id that is no u64: nothing to salvage.
+        for line in [
+            r#"{"src":"c1","body":{"type":7,"msg_id":4"#,
+            r#"{"src":"c1","body":{"type":"x","msg_id":-1}}"#,
+            r#"{"src":"c1","body":{"type":"x","msg_id":1e3}}"#,
+        ] {
+            let r = Message::parse(line).expect_err(line);
+            assert_eq!(r.msg_id, None, "{line}");
+        }
     }
 
     #[derive(Deserialize, Debug, PartialEq)]

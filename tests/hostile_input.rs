@@ -42,6 +42,8 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Expect)> {
         ("extra top-level id", br#"{"id":3,"src":"c1","dest":"n1","body":{"type":"echo","msg_id":16,"echo":16}}"#.to_vec(), Some(("echo_ok", None, 16))),
         ("echo field missing", br#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":17}}"#.to_vec(), Some(("error", Some(12), 17))),
         ("type is a number", br#"{"src":"c1","dest":"n1","body":{"msg_id":18,"type":5}}"#.to_vec(), Some(("error", Some(12), 18))),
+        ("type is a number, msg_id after it", br#"{"src":"c1","dest":"n1","body":{"type":5,"msg_id":21}}"#.to_vec(), Some(("error", Some(12), 21))),
+        ("body is null before src", br#"{"body":{"type":null,"msg_id":22},"src":"c1","dest":"n1"}"#.to_vec(), Some(("error", Some(12), 22))),
         ("truncated object", br#"{"src":"c1","dest":"n1","body":{"msg_id":19,"type":"echo""#.to_vec(), Some(("error", Some(12), 19))),
         ("trailing garbage", br#"{"src":"c1","dest":"n1","body":{"msg_id":20,"type":"echo","echo":1}} x"#.to_vec(), Some(("error", Some(12), 20))),
     ]
