@@ -80,24 +80,43 @@ impl<'a> Rejected<'a> {
     /// `msg_id` after a bad `type` is not read), when the line is JSON all the same. Only a
     /// rejected line pays for this second parse.
     fn salvaged(mut self, line: &str) -> Rejected<'a> {
+        /// Every field raw, so that one of the wrong type spoils only itself.
+        #[derive(Deserialize)]
+        struct Fields<'a> {
+            #[serde(borrow)]
+            src: Option<&'a RawValue>,
+            #[serde(borrow)]
+            dest: Option<&'a RawValue>,
+            #[serde(borrow)]
+            body: Option<&'a RawValue>,
+            #[serde(borrow)]
+            msg_id: Option<&'a RawValue>,
+            #[serde(borrow)]
+            in_reply_to: Option<&'a RawValue>,
+        }
+        fn fields(json: &str) -> Option<Fields<'_>> {
+            serde_json::from_str(json).ok()
+        }
+        fn text(raw: Option<&RawValue>) -> Option<Cow<'static, str>> {
+            serde_json::from_str::<String>(raw?.get())
+                .ok()
+                .map(Cow::Owned)
+        }
+        fn id(raw: Option<&RawValue>) -> Option<u64> {
+            serde_json::from_str(raw?.get()).ok()
+        }
         if self.src.is_some() && (self.msg_id.is_some() || self.in_reply_to.is_some()) {
             return self;
         }
-        let Ok(serde_json::Value::Object(envelope)) = serde_json::from_str(line) else {
+        let Some(envelope) = fields(line) else {
             return self;
         };
-        let text = |key: &str| {
-            envelope
-                .get(key)?
-                .as_str()
-                .map(|s| Cow::Owned(s.to_owned()))
-        };
-        self.src = self.src.or_else(|| text("src"));
-        self.dest = self.dest.or_else(|| text("dest"));
-        let body = envelope.get("body");
-        let id = |key: &str| body?.get(key)?.as_u64();
-        self.msg_id = self.msg_id.or_else(|| id("msg_id"));
-        self.in_reply_to = self.in_reply_to.or_else(|| id("in_reply_to"));
+        self.src = self.src.or_else(|| text(envelope.src));
+        self.dest = self.dest.or_else(|| text(envelope.dest));
+        if let Some(body) = envelope.body.and_then(|body| fields(body.get())) {
+            self.msg_id = self.msg_id.or_else(|| id(body.msg_id));
+            self.in_reply_to = self.in_reply_to.or_else(|| id(body.in_reply_to));
+        }
         self
     }
 }
