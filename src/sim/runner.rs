@@ -282,8 +282,22 @@ fn start_op<H: Handler>(
     crash: bool,
 ) -> bool {
     let slots = clients.processes.len();
-    let Some(slot) = next_free_thread(slots, *cursor, |slot| clients.is_busy(slot)) else {
-        return false;
+    let nodes = cluster.node_ids().len();
+    let lin_kv = clients.workload == Workload::LinKv && !crash;
+    let (slot, lin_kv_pick) = if lin_kv {
+        let busy: Vec<bool> = (0..slots).map(|slot| clients.is_busy(slot)).collect();
+        let Some(pick) = clients
+            .generator
+            .lin_kv_pick(slots, nodes, *cursor, |slot| busy[slot])
+        else {
+            return false;
+        };
+        (pick.slot, Some(pick))
+    } else {
+        let Some(slot) = next_free_thread(slots, *cursor, |slot| clients.is_busy(slot)) else {
+            return false;
+        };
+        (slot, None)
     };
     // Jepsen bumps its next-thread index by one per operation, over the client threads and
     // the nemesis thread, whatever thread it chose.
@@ -294,8 +308,15 @@ fn start_op<H: Handler>(
         clients.replace_process(cluster, slot);
         return true;
     }
-    let node = cluster.node_ids()[slot % cluster.node_ids().len()].clone();
-    let request = clients.generator.next(clients.processes[slot]);
+    let node = cluster.node_ids()[slot % nodes].clone();
+    let request = match lin_kv_pick {
+        Some(pick) => {
+            let size = (2 * nodes).min(slots).max(1);
+            let group = &clients.processes[pick.group * size..(pick.group + 1) * size];
+            clients.generator.lin_kv_op(pick, group)
+        }
+        None => clients.generator.next(clients.processes[slot]),
+    };
     clients.send(cluster, slot, &node, request, false);
     true
 }

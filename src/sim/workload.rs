@@ -2,7 +2,8 @@
 //! like (its schema), and how an answer is written into the [`History`](super::history).
 //!
 //! Operations follow Maelstrom's generators: distinct integers for broadcast and g-set, small
-//! deltas for counters, reads/writes/compare-and-sets over a few lin-kv keys; transactions
+//! deltas for counters, lin-kv's reads on some threads and writes and compare-and-sets on
+//! others, over one key at a time; transactions
 //! and kafka's sends and polls draw their keys and values as Elle's generator does
 //! ([`KeySettings`]: a pool of active keys, each retired after so many writes). The module
 //! owns generation and interpretation, and Maelstrom's client lifecycle rules
@@ -24,8 +25,10 @@ use super::check::Workload;
 use super::history::OpKind;
 use crate::rng::Rng;
 
-/// Keys used by the lin-kv workload.
-const LIN_KV_KEYS: u64 = 4;
+/// Jepsen's linearizable-register test moves a group of threads to a new key once this many
+/// distinct processes have worked on its key (`gen/process-limit`, default 20): only crashed
+/// (indeterminate) operations bring new processes, so most runs use one key.
+const LIN_KV_PROCESS_LIMIT: usize = 20;
 /// One kafka operation in this many is an assign instead (jepsen's `subscribe-ratio`, 1/8).
 const KAFKA_ASSIGN_ONE_IN: u64 = 8;
 
@@ -63,6 +66,29 @@ pub struct Generator {
     kafka: KafkaTracker,
     /// Transactions' and kafka's keys and values.
     keys: KeyPool,
+    /// Per lin-kv thread group: its key and the processes that have worked on it.
+    lin_kv_groups: Vec<LinKvGroup>,
+    /// The next lin-kv key a group moves to.
+    lin_kv_next_key: u64,
+}
+
+/// One lin-kv thread group's key (`independent/concurrent-generator`) and the processes its
+/// `process-limit` has seen.
+#[derive(Debug, Default)]
+struct LinKvGroup {
+    key: u64,
+    processes: std::collections::BTreeSet<u64>,
+}
+
+/// Where a lin-kv operation goes: a thread and what it does there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinKvPick {
+    /// The client thread (slot).
+    pub slot: usize,
+    /// Its thread group (2 x node count threads each).
+    pub group: usize,
+    /// Whether it is from the group's write half (writes and cas) rather than its read half.
+    pub write: bool,
 }
 
 /// One kafka client process, as Maelstrom's `kafka` client keeps it.
@@ -96,7 +122,90 @@ impl Generator {
             kafka_clients: BTreeMap::new(),
             kafka: KafkaTracker::default(),
             keys: KeyPool::new(KeySettings::default()),
+            lin_kv_groups: Vec::new(),
+            lin_kv_next_key: 0,
         }
+    }
+
+    /// Picks the thread for the next lin-kv operation as Jepsen's linearizable-register
+    /// generator does: threads form groups of `2 x nodes` (`independent/concurrent-generator`),
+    /// and in each group the first `nodes` threads only read while the others write or cas
+    /// (`gen/reserve`), the two halves at even odds when both have a free thread. Within a
+    /// half the thread is the first free one at or after `cursor` (Jepsen's next-thread index,
+    /// over every thread), else the first free one of the half, so the half's first thread
+    /// gets most operations while all are free. `None` when no thread is free.
+    pub fn lin_kv_pick(
+        &mut self,
+        slots: usize,
+        nodes: usize,
+        cursor: usize,
+        busy: impl Fn(usize) -> bool,
+    ) -> Option<LinKvPick> {
+        let size = (2 * nodes).min(slots).max(1);
+        let halves: Vec<(usize, bool, std::ops::Range<usize>)> = (0..(slots / size).max(1))
+            .flat_map(|group| {
+                let start = group * size;
+                let middle = (start + nodes).min(start + size);
+                [
+                    (group, false, start..middle),
+                    (group, true, middle..start + size),
+                ]
+            })
+            .filter(|(_, _, range)| range.clone().any(|slot| !busy(slot)))
+            .collect();
+        if halves.is_empty() {
+            return None;
+        }
+        let (group, write, range) = halves[self.rng.below(halves.len() as u64) as usize].clone();
+        let slot = (cursor.max(range.start)..range.end)
+            .chain(range.clone())
+            .find(|&slot| !busy(slot))?;
+        Some(LinKvPick { slot, group, write })
+    }
+
+    /// The lin-kv operation for `pick`, on its group's key; `group_processes` are the
+    /// processes of the group's threads now (a group moves to a fresh key once more than
+    /// [`LIN_KV_PROCESS_LIMIT`] distinct ones, or than its threads, have worked on its key).
+    pub fn lin_kv_op(&mut self, pick: LinKvPick, group_processes: &[u64]) -> Request {
+        while self.lin_kv_groups.len() <= pick.group {
+            let key = self.lin_kv_next_key;
+            self.lin_kv_next_key += 1;
+            self.lin_kv_groups.push(LinKvGroup {
+                key,
+                processes: Default::default(),
+            });
+        }
+        let group = &mut self.lin_kv_groups[pick.group];
+        group.processes.extend(group_processes.iter().copied());
+        // Past 10 nodes a group has more threads than the limit, and Jepsen's generator
+        // would draw fresh keys forever without yielding an operation (Maelstrom's lin-kv
+        // hangs there); the simulator lets the group's own threads count as within it.
+        let limit = LIN_KV_PROCESS_LIMIT.max(group_processes.len());
+        if group.processes.len() > limit {
+            group.key = self.lin_kv_next_key;
+            self.lin_kv_next_key += 1;
+            group.processes = group_processes.iter().copied().collect();
+        }
+        let key = group.key;
+        if !pick.write {
+            return request(
+                "read",
+                json!([key, null]),
+                json!({"type": "read", "key": key}),
+            );
+        }
+        // `gen/mix [w cas cas]`.
+        if self.rng.below(3) == 0 {
+            let v = self.rng.below(5);
+            return request(
+                "write",
+                json!([key, v]),
+                json!({"type": "write", "key": key, "value": v}),
+            );
+        }
+        let (from, to) = (self.rng.below(5), self.rng.below(5));
+        let body = json!({"type": "cas", "key": key, "from": from, "to": to});
+        request("cas", json!([key, [from, to]]), body)
     }
 
     /// The same generator with other key settings (kafka ignores `max_txn_length`: its
@@ -123,7 +232,16 @@ impl Generator {
             Workload::GSet => self.set_op("add", "element"),
             Workload::GCounter => self.counter_op(false),
             Workload::PnCounter => self.counter_op(true),
-            Workload::LinKv => self.lin_kv_op(),
+            // The runner asks `lin_kv_pick` and `lin_kv_op`: the thread decides the operation.
+            Workload::LinKv => {
+                let write = self.rng.chance(0.5);
+                let pick = LinKvPick {
+                    slot: 0,
+                    group: 0,
+                    write,
+                };
+                self.lin_kv_op(pick, &[process])
+            }
             Workload::TxnRwRegister { .. } => self.txn_op("w"),
             Workload::TxnListAppend => self.txn_op("append"),
             Workload::Kafka => self.kafka_op(process),
@@ -161,30 +279,6 @@ impl Generator {
             let delta = self.rng.below(10) as i64 - 5;
             if negative || delta >= 0 {
                 return request("add", json!(delta), json!({"type": "add", "delta": delta}));
-            }
-        }
-    }
-
-    fn lin_kv_op(&mut self) -> Request {
-        let key = self.rng.below(LIN_KV_KEYS);
-        match self.rng.below(3) {
-            0 => request(
-                "read",
-                json!([key, null]),
-                json!({"type": "read", "key": key}),
-            ),
-            1 => {
-                let v = self.rng.below(5);
-                request(
-                    "write",
-                    json!([key, v]),
-                    json!({"type": "write", "key": key, "value": v}),
-                )
-            }
-            _ => {
-                let (from, to) = (self.rng.below(5), self.rng.below(5));
-                let body = json!({"type": "cas", "key": key, "from": from, "to": to});
-                request("cas", json!([key, [from, to]]), body)
             }
         }
     }
@@ -492,6 +586,60 @@ fn extra_key<'a>(reply: &'a Value, fields: &[&str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Maelstrom's lin-kv histories (3 nodes, 6 processes): processes 0-2 only read, 3-5
+    /// only write and cas (one write in three), reads and the rest half each; processes 0
+    /// and 3 get five operations in seven of their half (673, 157, 128 and 666, 162, 145 in
+    /// one run); and one key all run long.
+    #[test]
+    fn lin_kv_threads_split_reads_from_writes_and_favour_each_half_s_first() {
+        let mut g = Generator::new(Workload::LinKv, Rng::new(5));
+        let (slots, nodes) = (6, 3);
+        let mut per_slot = [0u32; 6];
+        let mut kinds: BTreeMap<(usize, &str), u32> = BTreeMap::new();
+        let mut cursor = 0;
+        for _ in 0..70_000 {
+            let pick = g.lin_kv_pick(slots, nodes, cursor, |_| false).unwrap();
+            cursor = (cursor + 1) % (slots + 1);
+            let op = g.lin_kv_op(pick, &[0, 1, 2, 3, 4, 5]);
+            assert_eq!(op.value[0], 0, "one key while no process is replaced");
+            per_slot[pick.slot] += 1;
+            *kinds.entry((pick.slot / 3, op.f)).or_default() += 1;
+        }
+        let near = |n: u32, expected: u32| n.abs_diff(expected) < expected / 20;
+        for (slot, expected) in [
+            (0, 25_000),
+            (1, 5_000),
+            (2, 5_000),
+            (3, 25_000),
+            (4, 5_000),
+            (5, 5_000),
+        ] {
+            assert!(near(per_slot[slot], expected), "{per_slot:?}");
+        }
+        assert!(near(kinds[&(0, "read")], 35_000) && !kinds.contains_key(&(1, "read")));
+        assert!(near(kinds[&(1, "write")], 35_000 / 3) && near(kinds[&(1, "cas")], 70_000 / 3));
+        // A busy half leaves the other; all busy, nothing.
+        let pick = g.lin_kv_pick(slots, nodes, 0, |slot| slot < 3).unwrap();
+        assert!(pick.write && pick.slot == 3);
+        assert_eq!(g.lin_kv_pick(slots, nodes, 0, |_| true), None);
+        // More than 20 processes on the key: the group moves on.
+        let pick = LinKvPick {
+            slot: 0,
+            group: 0,
+            write: false,
+        };
+        let op = g.lin_kv_op(pick, &[0, 1, 2, 3, 4, 100]);
+        assert_eq!(op.value[0], 0);
+        let crashed: Vec<u64> = (200..220).collect();
+        g.lin_kv_op(pick, &crashed[..6]);
+        let op = g.lin_kv_op(pick, &crashed[6..13]);
+        assert_eq!(op.value[0], 0, "20 processes so far: still key 0");
+        let op = g.lin_kv_op(pick, &crashed[13..14]);
+        assert_eq!(op.value[0], 1, "the 21st: a fresh key");
+        let op = g.lin_kv_op(pick, &crashed[13..14]);
+        assert_eq!(op.value[0], 1, "{op:?}");
+    }
 
     #[test]
     fn counters_draw_maelstrom_s_mix_and_deltas() {
