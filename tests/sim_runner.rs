@@ -437,10 +437,36 @@ impl<const PATIENT: bool> Handler for SlowEcho<PATIENT> {
     }
 }
 
+/// Answers the third echo 6 s late, past the library's guard, and every other at once.
+#[derive(Default)]
+struct OneLateEcho(u32);
+
+impl Handler for OneLateEcho {
+    type Timer = (Origin, serde_json::Value);
+    const CLIENT_TIMEOUT: Duration = Duration::from_secs(3_600);
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        let echo: serde_json::Value = msg.field("echo")?;
+        self.0 += 1;
+        if self.0 == 3 {
+            ctx.set_timer(Duration::from_secs(6), (msg.origin(), echo));
+            return Ok(());
+        }
+        ctx.reply(msg, &json!({"type": "echo_ok", "echo": echo}))
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer) -> Result<(), Error> {
+        let (origin, echo) = timer;
+        ctx.reply(&origin, &json!({"type": "echo_ok", "echo": echo}))
+    }
+}
+
 /// Maelstrom's docs "Traps": Maelstrom closes a client whose request timed out in a workload
-/// whose client is not reusable (echo is one), and a message to a closed client stops
-/// Maelstrom reading the node. The runner closes such clients and reports such messages; the
-/// library's guard keeps a node from sending them.
+/// whose client is not reusable (echo is one), and a message to a closed client throws in
+/// the thread reading the node's stdout, which reads nothing more. The runner closes such
+/// clients, reports such messages (beyond Maelstrom: the line itself fails no Maelstrom run)
+/// and stops reading the node; the checkers judge the rest, as Maelstrom's do. The library's
+/// guard keeps a node from sending them.
 #[test]
 fn answering_a_closed_client_late_is_a_protocol_error_that_the_library_prevents() {
     let late = run(&challenge("1", 1), |_| SlowEcho::<true>);
@@ -450,9 +476,19 @@ fn answering_a_closed_client_late_is_a_protocol_error_that_the_library_prevents(
             .iter()
             .any(|e| e.detail.contains("was closed")
                 && e.detail.contains("Invalid dest")
-                && e.strictness == Strictness::Maelstrom),
+                && e.detail.contains("reads nothing more from this node")
+                && e.strictness == Strictness::Beyond),
         "{late}"
     );
+    // Under Maelstrom (a real run of the same node): 7 ok, 2 info, "Everything looks good",
+    // and one "Invalid dest" in its log; the node answered nothing after it.
+    let one_late = run(&challenge("1", 1), |_| OneLateEcho::default());
+    assert_eq!(one_late.verdict(), Verdict::BeyondMaelstrom, "{one_late}");
+    assert!(one_late.maelstrom_valid(), "{one_late}");
+    assert_eq!(one_late.protocol_errors.len(), 1, "{one_late}");
+    // The third echo timed out; after the late answer (at 6 s) the next one does too, and
+    // the run ends before a third would.
+    assert_eq!((one_late.ops_ok, one_late.ops_info), (6, 2), "{one_late}");
     let guarded = run(&challenge("1", 1), |_| SlowEcho::<false>);
     assert!(guarded.protocol_errors.is_empty(), "{guarded}");
     assert_eq!(guarded.ops_ok, 0, "every echo timed out: {guarded}");
@@ -707,4 +743,65 @@ fn broadcast_nodes_get_the_configured_topology() {
             );
         }
     }
+}
+
+/// How a node answers `topology`: 0 not at all, 1 with an error, 2 with a key beyond the
+/// schema, 3 properly. Otherwise a flooding broadcast node (enough without partitions).
+#[derive(Default)]
+struct TopologyAnswer<const MODE: u8>(Vec<u64>);
+
+impl<const MODE: u8> Handler for TopologyAnswer<MODE> {
+    type Timer = ();
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, msg: &Message<'_>) -> Result<(), Error> {
+        match msg.kind() {
+            "topology" => match MODE {
+                0 => Ok(()),
+                1 => Err(Error::not_supported("topology")),
+                2 => ctx.reply(msg, &json!({"type": "topology_ok", "note": "thanks"})),
+                _ => ctx.reply(msg, &json!({"type": "topology_ok"})),
+            },
+            "broadcast" => {
+                let value: u64 = msg.field("message")?;
+                self.0.push(value);
+                ctx.send_to_peers(&json!({"type": "gossip", "message": value}))?;
+                ctx.reply(msg, &json!({"type": "broadcast_ok"}))
+            }
+            "gossip" => {
+                self.0.push(msg.field("message")?);
+                Ok(())
+            }
+            _ => ctx.reply(msg, &json!({"type": "read_ok", "messages": self.0})),
+        }
+    }
+}
+
+/// Maelstrom's broadcast setup waits for each node's `topology_ok` (5 s), typed by a schema
+/// that allows `type`, `msg_id` and `in_reply_to`: no answer, an error or a malformed answer
+/// throws in Jepsen's setup and the test crashes without a verdict (three real runs: "Client
+/// read timeout", `:rpc-error :not-supported`, "Malformed RPC response").
+#[test]
+fn a_missing_or_bad_topology_answer_fails_as_maelstrom_s_setup_crashes() {
+    fn topology_failures(report: &maelstrom_loop::sim::report::Report) -> Vec<String> {
+        report
+            .protocol_errors
+            .iter()
+            .filter(|e| e.detail.contains("topology") && e.strictness == Strictness::Maelstrom)
+            .map(|e| e.detail.clone())
+            .collect()
+    }
+    let config = challenge("3b", 1);
+    let silent = run(&config, |_| TopologyAnswer::<0>::default());
+    let failures = topology_failures(&silent);
+    assert_eq!(failures.len(), 5, "{silent}");
+    assert!(failures[0].contains("Client read timeout"), "{silent}");
+    let error = run(&config, |_| TopologyAnswer::<1>::default());
+    assert!(topology_failures(&error)[0].contains("error"), "{error}");
+    let extra = run(&config, |_| TopologyAnswer::<2>::default());
+    assert!(topology_failures(&extra)[0].contains("`note`"), "{extra}");
+    for report in [&silent, &error, &extra] {
+        assert_eq!(report.verdict(), Verdict::MaelstromInvalid, "{report}");
+    }
+    let proper = run(&config, |_| TopologyAnswer::<3>::default());
+    assert!(proper.is_valid(), "{proper}");
 }

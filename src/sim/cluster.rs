@@ -10,8 +10,9 @@
 //! - to a service (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`): it arrives after a latency, the
 //!   service answers at once, and the answer takes another latency back;
 //! - to a client: it is handed to [`Cluster::run_until`]'s caller at once, with no latency;
-//! - anywhere else, or not a message at all: it is a protocol error, as it would fail a
-//!   Maelstrom run.
+//! - anywhere else, or not a message at all: it is a protocol error, and, as in Maelstrom,
+//!   whose thread reading the node's stdout throws on such a line and reads no more, nothing
+//!   the node writes afterwards is routed.
 //!
 //! After every event that touches a node, the node's timer is rescheduled at its
 //! [`Node::next_deadline`]. This file holds the public API, the event loop and node timers;
@@ -121,6 +122,8 @@ struct SimNode<H: Handler> {
     timer_at: Option<Instant>,
     /// Whether the node has answered `init` (its one allowed message to the init client).
     init_answered: bool,
+    /// Whether the node wrote a line Maelstrom rejects: its output is no longer read.
+    unread: bool,
 }
 
 /// N instances of a Handler on one thread under a virtual clock, plus Maelstrom's services
@@ -182,6 +185,7 @@ impl<H: Handler> Cluster<H> {
                     node: Node::with_seed(make_node(i), node_seed(&mut master, i)),
                     timer_at: None,
                     init_answered: false,
+                    unread: false,
                 })
                 .collect(),
             index: node_ids.iter().cloned().zip(0..).collect(),
@@ -257,8 +261,8 @@ impl<H: Handler> Cluster<H> {
 
     /// Closes a client, as Maelstrom does when an operation of a client that is not reusable
     /// ends indeterminate (Jepsen treats its process as crashed): from now on a message to it is
-    /// a protocol error, like Maelstrom's "Invalid dest", which stops Maelstrom reading the
-    /// node that sent it.
+    /// a protocol error, like Maelstrom's "Invalid dest", after which nothing more is read
+    /// from the node that sent it (as Maelstrom reads nothing more from it).
     pub fn close_client(&mut self, id: &str) {
         if self.clients.remove(id) {
             self.closed_clients.insert(id.to_owned());
@@ -393,6 +397,22 @@ impl<H: Handler> Cluster<H> {
         }
     }
 
+    /// The nodes that have not answered `init` yet.
+    pub fn awaiting_init(&self) -> Vec<String> {
+        (self.nodes.iter().zip(&self.node_ids))
+            .filter(|(node, _)| !node.init_answered)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
+    /// The nodes whose output is no longer read, after a protocol error.
+    pub fn unread_nodes(&self) -> Vec<String> {
+        (self.nodes.iter().zip(&self.node_ids))
+            .filter(|(node, _)| node.unread)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
     /// Message counts so far.
     pub fn stats(&self) -> NetStats {
         self.stats
@@ -401,8 +421,9 @@ impl<H: Handler> Cluster<H> {
     /// Maelstrom-style protocol violations seen so far: output lines that are not valid
     /// messages, messages to ids that do not exist (including a second init_ok to "c0"), a
     /// src that names nothing that exists (Maelstrom sends a message as from any id it
-    /// knows: another node's, a client's). Any entry makes a run invalid. The first
-    /// [`MAX_PROTOCOL_ERRORS`] are kept; a last entry counts the rest.
+    /// knows: another node's, a client's). After its first, a node's output is no longer
+    /// read, as in Maelstrom ([`Cluster::unread_nodes`]). The first [`MAX_PROTOCOL_ERRORS`]
+    /// are kept; a last entry counts the rest.
     pub fn protocol_errors(&self) -> &[String] {
         &self.protocol_errors
     }

@@ -94,9 +94,11 @@ pub struct Report {
     pub seed: u64,
     /// The checker's verdict.
     pub check: CheckResult,
-    /// Maelstrom-level violations: bad output lines and invalid destinations (Maelstrom's:
-    /// its network rejects them and it stops reading the node), replies outside the
-    /// workload's schema (beyond Maelstrom: its client records an exception). Any one makes
+    /// Maelstrom-level violations: bad output lines and invalid sources or destinations
+    /// (beyond Maelstrom: its network rejects them and stops reading the node, which the
+    /// simulator does too, leaving the verdict to the checkers), replies outside the
+    /// workload's schema (beyond Maelstrom: its client records an exception), and what
+    /// crashes Maelstrom's setup or teardown (Maelstrom's: no verdict there). Any one makes
     /// the run invalid, unless it is beyond Maelstrom and the run judges as Maelstrom.
     pub protocol_errors: Vec<Failure>,
     /// The run's availability or performance goals it missed ([`RunConfig::availability`],

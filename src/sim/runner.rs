@@ -8,7 +8,8 @@
 //! fresh one. In workloads whose client is not reusable (echo, broadcast, g-set, g-counter,
 //! pn-counter, kafka) Jepsen then closes the client and the new process gets a new id: a node
 //! that answers the old id later has sent to a node that no longer exists, which Maelstrom
-//! treats as "Invalid dest" and the run reports as a protocol error. In the others
+//! treats as "Invalid dest" and the run reports as a protocol error, reading nothing more
+//! from that node, as Maelstrom does. In the others
 //! (unique-ids, lin-kv, txn-rw-register, txn-list-append) the client keeps its id and
 //! silently skips late answers. Requests are started `rate` per second overall, at gaps
 //! uniform on `[0, 2 / rate)` (jepsen's `stagger`); an instant with every process busy is
@@ -78,11 +79,11 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     let mut cluster = Cluster::new(cluster_config, make_node);
     let mut clients = new_clients(config, &mut master);
     let mut replies = Vec::new();
-    // Maelstrom's clients start once every node has answered init.
-    cluster.run_until(workload_start, &mut replies);
-    replies.clear();
-    if config.workload == Workload::Broadcast {
-        send_topology(&mut cluster, config.topology, &mut replies);
+    // Maelstrom's clients start once every node has answered init (and, in broadcast,
+    // topology); a node that does not crashes its setup.
+    let mut setup_crashes = await_init(&mut cluster, workload_start, &mut replies);
+    if config.workload == Workload::Broadcast && setup_crashes.is_empty() {
+        setup_crashes = send_topology(&mut cluster, config.topology, &mut replies);
     }
     let end = cluster.now() + config.time_limit;
     let mut partitions = generate(
@@ -101,8 +102,9 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
     let check = check::check(&config.workload, &clients.history);
     let mut protocol_errors = protocol_failures(cluster.protocol_errors(), &clients.schema_errors);
     protocol_errors.extend(
-        teardown_crashes(&cluster)
+        setup_crashes
             .into_iter()
+            .chain(teardown_crashes(&cluster))
             .map(Failure::maelstrom),
     );
     let trace = config.trace.then(|| trace_of(&cluster));
@@ -122,24 +124,66 @@ pub fn run<H: Handler>(config: &RunConfig, make_node: impl FnMut(usize) -> H) ->
 
 /// Classifies protocol errors. A line Maelstrom's network rejects (not JSON, a malformed
 /// envelope, an unknown source or destination) throws in the thread reading the node's
-/// stdout, which logs it and reads nothing more from that node: Maelstrom does not run on
-/// as the simulator does, so these count as Maelstrom's. A reply outside the workload's
-/// schema only makes Maelstrom's client throw: the operation is recorded as indeterminate
-/// and Jepsen's exception checker, which never fails a run, lists it: beyond Maelstrom.
+/// stdout, which logs it and reads nothing more from that node; the simulator stops reading
+/// it too, and the checkers judge what follows, as Maelstrom's do (a node answering a closed
+/// client late can still pass there). The line itself fails no Maelstrom run: beyond
+/// Maelstrom. A reply outside the workload's schema only makes Maelstrom's client throw:
+/// the operation is recorded as indeterminate and Jepsen's exception checker, which never
+/// fails a run, lists it: beyond Maelstrom too.
 fn protocol_failures(network: &[String], schema: &[String]) -> Vec<Failure> {
-    let network = network.iter().cloned().map(Failure::maelstrom);
     network
-        .chain(schema.iter().cloned().map(Failure::beyond))
+        .iter()
+        .chain(schema)
+        .cloned()
+        .map(Failure::beyond)
+        .collect()
+}
+
+/// How long Maelstrom's setup waits for a node's answer to `init` or `topology` (its
+/// client's default RPC timeout): past it, or on an error or a malformed answer, the RPC
+/// throws in Jepsen's setup and the whole test crashes without a verdict.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(SETUP_TIMEOUT_SECS);
+const SETUP_TIMEOUT_SECS: u64 = 5;
+
+/// Waits for every node's `init_ok` (up to [`SETUP_TIMEOUT`] after `start`, and at least
+/// until `start`); a node that never answers crashes Maelstrom's setup.
+fn await_init<H: Handler>(
+    cluster: &mut Cluster<H>,
+    start: Instant,
+    replies: &mut Vec<ClientMessage>,
+) -> Vec<String> {
+    cluster.run_until(start, replies);
+    let deadline = start + SETUP_TIMEOUT;
+    while !cluster.awaiting_init().is_empty() && cluster.now() < deadline {
+        let next = cluster
+            .next_event_at()
+            .map_or(deadline, |at| at.min(deadline));
+        cluster.run_until(next, replies);
+    }
+    replies.clear();
+    cluster
+        .awaiting_init()
+        .into_iter()
+        .map(|node| {
+            format!(
+                "{node} did not answer init within {} s: Maelstrom's setup times out and the \
+                 test crashes without a verdict",
+                SETUP_TIMEOUT_SECS
+            )
+        })
         .collect()
 }
 
 /// Maelstrom's broadcast clients first send every node the topology
-/// ([`RunConfig::topology`]).
+/// ([`RunConfig::topology`]) and wait for each `topology_ok`: a missing, erroneous or
+/// malformed answer (Maelstrom's schema allows `type`, `msg_id` and `in_reply_to`, nothing
+/// more) crashes Maelstrom's setup, and the test ends without a verdict. Returns those.
 fn send_topology<H: Handler>(
     cluster: &mut Cluster<H>,
     topology: Topology,
     replies: &mut Vec<ClientMessage>,
-) {
+) -> Vec<String> {
+    const FIRST_MSG_ID: u64 = 1_000_000;
     let ids = cluster.node_ids().to_vec();
     let topology: serde_json::Map<String, Value> = topology
         .neighbours(&ids)
@@ -147,12 +191,69 @@ fn send_topology<H: Handler>(
         .map(|(id, neighbours)| (id, json!(neighbours)))
         .collect();
     for (i, id) in ids.iter().enumerate() {
-        let body = json!({"type": "topology", "topology": topology, "msg_id": 1_000_000 + i});
-        cluster.send_client("c0-topology", id, &body);
+        let body =
+            json!({"type": "topology", "topology": topology, "msg_id": FIRST_MSG_ID + i as u64});
+        cluster.send_client(TOPOLOGY_CLIENT, id, &body);
     }
-    let settle = cluster.now() + Duration::from_millis(1);
-    cluster.run_until(settle, replies);
+    let deadline = cluster.now() + SETUP_TIMEOUT;
+    let mut answers: Vec<Option<Value>> = vec![None; ids.len()];
     replies.clear();
+    while answers.iter().any(Option::is_none) && cluster.now() < deadline {
+        cluster.run_until_reply(deadline, replies);
+        for reply in replies.drain(..) {
+            let index = reply.body["in_reply_to"]
+                .as_u64()
+                .and_then(|id| id.checked_sub(FIRST_MSG_ID));
+            let slot = index.and_then(|i| answers.get_mut(i as usize));
+            if let (true, Some(slot @ None)) = (reply.dest == TOPOLOGY_CLIENT, slot) {
+                *slot = Some(reply.body);
+            }
+        }
+    }
+    ids.iter()
+        .zip(answers)
+        .filter_map(|(id, answer)| {
+            let why = match answer {
+                None => format!(
+                    "no answer within {} s (Client read timeout)",
+                    SETUP_TIMEOUT_SECS
+                ),
+                Some(body) => topology_fault(&body)?,
+            };
+            Some(format!(
+                "{id}: topology {why}: Maelstrom's setup throws and the test crashes without \
+                 a verdict"
+            ))
+        })
+        .collect()
+}
+
+/// The client id the topology comes from.
+const TOPOLOGY_CLIENT: &str = "c0-topology";
+
+/// What is wrong with an answer to `topology`, if anything.
+fn topology_fault(body: &Value) -> Option<String> {
+    if body["type"] == "error" {
+        return Some(format!("answered with an error: {body}"));
+    }
+    if body["type"] != "topology_ok" {
+        return Some(format!(
+            "answered with {body}, not topology_ok (Malformed RPC response)"
+        ));
+    }
+    let extra = body
+        .as_object()?
+        .iter()
+        .find(|(key, value)| match key.as_str() {
+            "type" | "in_reply_to" => false,
+            "msg_id" => !value.is_u64(),
+            _ => true,
+        });
+    extra.map(|(key, _)| {
+        format!(
+            "answer has `{key}`, which its schema does not allow (Malformed RPC response): {body}"
+        )
+    })
 }
 
 /// Runs the clients and the nemesis until `end`; returns the partitions started.

@@ -51,12 +51,17 @@ impl<H: Handler> Cluster<H> {
         if sim.node.output().is_empty() {
             return;
         }
+        if sim.unread {
+            // Maelstrom stopped reading this node at its protocol error.
+            sim.node.clear_output();
+            return;
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.extend_from_slice(sim.node.output());
         sim.node.clear_output();
         for line in scratch.split(|&byte| byte == b'\n') {
-            if !line.is_empty() {
+            if !line.is_empty() && !self.nodes[node].unread {
                 self.route_line(node, line, out);
             }
         }
@@ -239,10 +244,18 @@ impl<H: Handler> Cluster<H> {
         self.put_to_node(from, at, None, line);
     }
 
+    /// Records a line Maelstrom's network rejects; like Maelstrom, reads nothing more from
+    /// the node.
     fn protocol_error(&mut self, node: usize, what: &str, line: &str) {
+        let first = !std::mem::replace(&mut self.nodes[node].unread, true);
         if self.protocol_errors.len() < MAX_PROTOCOL_ERRORS {
+            let unread = if first {
+                "; Maelstrom reads nothing more from this node"
+            } else {
+                ""
+            };
             let entry = format!(
-                "{} {} {what}: {}",
+                "{} {} {what}{unread}: {}",
                 self.now,
                 self.node_ids[node],
                 quote(line)
@@ -394,6 +407,29 @@ mod tests {
         cluster.route_line(0, spoofed, &mut out);
         cluster.run_until(Instant::from_micros(2_000_000), &mut out);
         assert!(cluster.stats().server_msgs >= after.server_msgs + 2);
+    }
+
+    /// Maelstrom's thread reading a node's stdout throws on a line its network rejects and
+    /// reads nothing more: neither does the simulator.
+    #[test]
+    fn after_a_protocol_error_nothing_more_is_read_from_the_node() {
+        let mut cluster = Cluster::new(ClusterConfig::new(2, 1), |_| Answers);
+        let mut out = Vec::new();
+        cluster.run_until(Instant::ZERO, &mut out);
+        let request = serde_json::json!({"type": "req", "msg_id": 5});
+        cluster.send_client("c1", "n1", &request);
+        cluster.run_until(Instant::ZERO, &mut out);
+        assert_eq!(out.len(), 1, "n1 answers");
+        cluster.route_line(1, b"debug: hello", &mut out);
+        assert!(cluster.protocol_errors()[0].contains("reads nothing more from this node"));
+        assert_eq!(cluster.unread_nodes(), ["n1"]);
+        out.clear();
+        cluster.send_client("c1", "n1", &request);
+        cluster.send_client("c1", "n0", &request);
+        cluster.run_until(Instant::from_micros(1_000_000), &mut out);
+        assert_eq!(out.len(), 1, "only n0's answer: {:?}", out[0].src);
+        assert_eq!(out[0].src, "n0");
+        assert_eq!(cluster.protocol_errors().len(), 1);
     }
 
     #[test]
