@@ -323,4 +323,288 @@ mod tests {
         }
         assert!(is_object(line.as_bytes()));
     }
+
+    /// Random lines, from valid objects and from them mutated and spliced, against serde: for
+    /// every line with `{` first and `}` last, the check says yes exactly when serde reads the
+    /// line back and its nesting is within [`MAX_DEPTH`]; for any other line it says no.
+    #[test]
+    fn agrees_with_serde_on_random_lines() {
+        let mut gen = Gen {
+            rng: crate::rng::Rng::new(0x6a73_6f6e),
+            out: Vec::new(),
+            sloppy: false,
+        };
+        let mut pool: Vec<Vec<u8>> = Vec::new();
+        let (mut yes, mut no, mut unbraced) = (0, 0, 0);
+        for n in 0..200_000 {
+            // A quarter are generated with mistakes; half get one to three mutations.
+            gen.sloppy = gen.below(4) == 0;
+            gen.out.clear();
+            gen.object(0);
+            let mut line = std::mem::take(&mut gen.out);
+            if n % 2 == 0 {
+                for _ in 0..1 + gen.below(3) {
+                    gen.mutate(&mut line, &pool);
+                }
+            }
+            let accepted = is_object(&line);
+            if line.first() != Some(&b'{') || line.last() != Some(&b'}') {
+                assert!(!accepted, "{}", String::from_utf8_lossy(&line));
+                unbraced += 1;
+            } else {
+                // Deeper than the cap, serde may read what the check refuses.
+                let expected = std::str::from_utf8(&line).is_ok_and(serde_reads_back)
+                    && depth(&line) <= MAX_DEPTH;
+                assert_eq!(accepted, expected, "{}", String::from_utf8_lossy(&line));
+                *if accepted { &mut yes } else { &mut no } += 1;
+            }
+            if n % 7 == 0 {
+                let slot = gen.below(64);
+                match pool.get_mut(slot) {
+                    Some(old) => old.clone_from(&line),
+                    None => pool.push(line.clone()),
+                }
+            }
+            // The buffer, for the next line.
+            gen.out = line;
+        }
+        // Both answers are common, so neither side is tested only on one.
+        assert!(
+            yes > 60_000 && no > 60_000,
+            "{yes} yes, {no} no, {unbraced} unbraced"
+        );
+    }
+
+    /// The deepest nesting of a line serde read, counting brackets outside strings.
+    fn depth(line: &[u8]) -> usize {
+        let (mut depth, mut deepest, mut in_string, mut escaped) = (0, 0, false, false);
+        for &b in line {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' if in_string => escaped = true,
+                b'"' => in_string = !in_string,
+                b'{' | b'[' if !in_string => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                b'}' | b']' if !in_string => depth -= 1,
+                _ => {}
+            }
+        }
+        deepest
+    }
+
+    /// A generator of JSON text into `out`: valid, unless `sloppy`.
+    struct Gen {
+        rng: crate::rng::Rng,
+        out: Vec<u8>,
+        sloppy: bool,
+    }
+
+    impl Gen {
+        /// A number in `[0, n)`: multiplied and shifted, without `Rng::below`'s division (its
+        /// bias is no matter here).
+        fn below(&mut self, n: usize) -> usize {
+            ((u128::from(self.rng.next_u64()) * n as u128) >> 64) as usize
+        }
+
+        fn pick<'a>(&mut self, choices: &[&'a [u8]]) -> &'a [u8] {
+            choices[self.below(choices.len())]
+        }
+
+        /// One of the first `valid` of `choices` (those that are JSON), or of all when sloppy.
+        fn pick_sloppy<'a>(&mut self, valid: usize, choices: &[&'a [u8]]) -> &'a [u8] {
+            let n = if self.sloppy { choices.len() } else { valid };
+            choices[self.below(n)]
+        }
+
+        /// Whitespace between tokens, now and then (when sloppy, now and then not JSON's).
+        fn space(&mut self) {
+            if self.below(12) == 0 {
+                let space = self.pick_sloppy(
+                    5,
+                    &[b" ", b"\t", b"\r\n", b"  ", b"\n ", b"\x0c", b"\xc2\xa0"],
+                );
+                self.out.extend_from_slice(space);
+            }
+        }
+
+        fn object(&mut self, depth: usize) {
+            self.out.push(b'{');
+            self.space();
+            for member in 0..self.below(5) {
+                if member > 0 {
+                    self.out.push(b',');
+                    self.space();
+                }
+                self.string();
+                self.space();
+                self.out.push(b':');
+                self.space();
+                self.value(depth + 1);
+                self.space();
+            }
+            self.out.push(b'}');
+        }
+
+        fn value(&mut self, depth: usize) {
+            match self.below(if depth < 4 { 12 } else { 8 }) {
+                0..=2 => self.string(),
+                3..=5 => self.number(),
+                6 => {
+                    let literal =
+                        self.pick_sloppy(3, &[b"true", b"false", b"null", b"nul", b"True"]);
+                    self.out.extend_from_slice(literal);
+                }
+                7 if self.below(50) == 0 => {
+                    // Nesting around the cap, a few levels either side.
+                    let levels = MAX_DEPTH - 3 + self.below(6) - depth.min(MAX_DEPTH - 3);
+                    let (open, close) = if self.below(2) == 0 {
+                        (&b"["[..], &b"]"[..])
+                    } else {
+                        (&b"{\"k\":"[..], &b"}"[..])
+                    };
+                    (0..levels).for_each(|_| self.out.extend_from_slice(open));
+                    self.number();
+                    (0..levels).for_each(|_| self.out.extend_from_slice(close));
+                }
+                7 => self.out.extend_from_slice(b"0"),
+                8 | 9 => self.object(depth),
+                _ => {
+                    self.out.push(b'[');
+                    self.space();
+                    for element in 0..self.below(6) {
+                        if element > 0 {
+                            self.out.push(b',');
+                            self.space();
+                        }
+                        self.value(depth + 1);
+                        self.space();
+                    }
+                    self.out.push(b']');
+                }
+            }
+        }
+
+        fn string(&mut self) {
+            self.out.push(b'"');
+            let most = if self.below(4) == 0 { 40 } else { 8 };
+            for _ in 0..self.below(most) {
+                let piece: &[u8] = match self.below(20) {
+                    0 => self.pick(&[
+                        b"\\\"",
+                        b"\\\\",
+                        b"\\/",
+                        b"\\b",
+                        b"\\f",
+                        b"\\n",
+                        b"\\r",
+                        b"\\t",
+                        b"\\u00e9",
+                        b"\\uD83D\\uDE00",
+                        b"\\uDC00",
+                        b"\\uABCD",
+                    ]),
+                    1 => self.pick_sloppy(
+                        4,
+                        &[
+                            b"\xc3\xa9",
+                            b"\xe5\xad\x97",
+                            b"\xf0\x9f\x98\x80",
+                            b"\x7f",
+                            b"\\u12G4",
+                            b"\\x",
+                            b"\\u12",
+                            b"\\U0041",
+                            b"\\'",
+                            b"\\",
+                            b"\x01",
+                            b"\x1f",
+                            b"\t",
+                            b"\xff",
+                            b"\x80",
+                            b"\xe5\xad",
+                            b"\xc0\xaf",
+                            b"\xed\xa0\x80",
+                            b"\xf4\x90\x80\x80",
+                            b"\"",
+                        ],
+                    ),
+                    2..=4 => b" ",
+                    _ => {
+                        let letter = b'a' + self.below(26) as u8;
+                        self.out.push(letter);
+                        continue;
+                    }
+                };
+                self.out.extend_from_slice(piece);
+            }
+            self.out.push(b'"');
+        }
+
+        fn number(&mut self) {
+            if self.below(4) == 0 {
+                self.out.push(b'-');
+            }
+            let digits = if self.below(3) == 0 { 20 } else { 6 };
+            match self.below(12) {
+                0 => self.out.push(b'0'),
+                1 => {
+                    let broken = self.pick_sloppy(1, &[b"0", b"01", b"-", b"+1", b".5", b"00"]);
+                    self.out.extend_from_slice(broken);
+                }
+                _ => {
+                    let first = b'1' + self.below(9) as u8;
+                    self.out.push(first);
+                    self.digits(digits);
+                }
+            }
+            if self.below(5) == 0 {
+                self.out.push(b'.');
+                self.digits(digits);
+            }
+            if self.below(5) == 0 {
+                let exponent = self.pick(&[b"e", b"E", b"e+", b"E-", b"e-"]);
+                self.out.extend_from_slice(exponent);
+                self.digits(4);
+            }
+        }
+
+        /// Up to `most` digits, perhaps none.
+        fn digits(&mut self, most: usize) {
+            for _ in 0..self.below(most + 1) {
+                let digit = b'0' + self.below(10) as u8;
+                self.out.push(digit);
+            }
+        }
+
+        /// Changes `line` a little: a byte replaced, inserted or deleted, a run of it
+        /// repeated or cut, or a piece of another line spliced in.
+        fn mutate(&mut self, line: &mut Vec<u8>, pool: &[Vec<u8>]) {
+            let alphabet = b"{}[]\":,.-+eE0159 \t\n\\/ubfnrtlsa\x00\x01\x1f\x7f\x80\xc3\xa9\xff";
+            let at = self.below(line.len() + 1);
+            let byte = match self.below(4) {
+                0 => self.below(256) as u8,
+                _ => alphabet[self.below(alphabet.len())],
+            };
+            let end = (at + 1 + self.below(12)).min(line.len());
+            match self.below(6) {
+                0 if at < line.len() => line[at] = byte,
+                1 => line.insert(at, byte),
+                2 if at < line.len() => drop(line.remove(at)),
+                3 if at < end => {
+                    let run = line[at..end].to_vec();
+                    line.splice(at..at, run);
+                }
+                4 => drop(line.drain(at..end)),
+                _ if !pool.is_empty() => {
+                    let other = &pool[self.below(pool.len())];
+                    let from = self.below(other.len());
+                    let to = (from + 1 + self.below(24)).min(other.len());
+                    line.splice(at..end, other[from..to].iter().copied());
+                }
+                _ => {}
+            }
+        }
+    }
 }
