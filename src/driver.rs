@@ -56,8 +56,8 @@ const STDIN: Token = Token(0);
 /// - `MAELSTROM_REPLAY=FILE`: read no stdin; replay the record in `FILE` through the core
 ///   on this thread, with its clock and seed, write the node's output to stdout and compare
 ///   it with the recorded output. `run` returns `Ok` when every line matches; otherwise it
-///   prints the first divergence (event, time, recorded and replayed line) to stderr and
-///   exits the process with status 1.
+///   stops at the first divergence, prints it (event, time, recorded and replayed line) to
+///   stderr and exits the process with status 1.
 ///
 /// # Errors
 /// Only I/O failures of stdin, stdout or the poller (such as stdout closed by Maelstrom), or

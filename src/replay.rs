@@ -51,9 +51,11 @@ impl fmt::Display for Divergence {
 pub struct ReplayReport {
     /// The record's header.
     pub header: Header,
-    /// Input, oversized-line and timer events fed to the node.
+    /// Input, oversized-line and timer events fed to the node (the replay stops at the
+    /// first divergence).
     pub inputs: u64,
-    /// Recorded output lines that the replay wrote identically, in place.
+    /// Recorded output lines that the replay wrote identically, in place, before any
+    /// divergence.
     pub outputs_matched: u64,
     /// The first difference, if any.
     pub divergence: Option<Divergence>,
@@ -126,6 +128,11 @@ pub fn replay_from<H: Handler>(
             Ok(event) => replay.step(number, event, out)?,
             Err(_) if !complete => replay.report.truncated = true,
             Err(e) => return Err(e),
+        }
+        if replay.report.divergence.is_some() {
+            // Past the first divergence the node is no longer the recorded one: its answers
+            // to recorded replies would only bury the divergence under warnings.
+            return Ok(replay.report);
         }
     }
     replay.check_nothing_pending();
