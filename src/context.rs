@@ -178,8 +178,11 @@ impl<'a, H: Handler> Ctx<'a, H> {
         self.core.now
     }
 
-    /// Sends `body` (any `Serialize` that is a JSON object) to `dest`. The library adds a
-    /// fresh `msg_id` and nothing else.
+    /// Sends `body` (any `Serialize` that is a JSON object) to `dest`, as this node: `src` is
+    /// always the node's own id (to have another node answer a client, relay: forward the
+    /// request by RPC and reply with what comes back). The library adds a fresh `msg_id` and
+    /// nothing else, so `body` must not hold `msg_id` or `in_reply_to` itself (the keys would
+    /// appear twice); remove them from a body taken from another message.
     ///
     /// # Errors
     /// Code 13 if the body does not serialise to a JSON object; nothing is sent.
@@ -256,7 +259,9 @@ impl<'a, H: Handler> Ctx<'a, H> {
     }
 
     /// Answers a request: `body` goes to its `src` with `in_reply_to` set to its `msg_id`
-    /// (and a fresh `msg_id`). A request without `msg_id` expects no answer: nothing is sent.
+    /// (and a fresh `msg_id`), so `body` must not hold those keys itself: relaying a reply's
+    /// [`Message::raw_body`](crate::Message::raw_body), remove them first. A request without
+    /// `msg_id` expects no answer: nothing is sent.
     /// Nor is anything sent to a Maelstrom client that has given up waiting (see
     /// [`Handler::CLIENT_TIMEOUT`]).
     ///

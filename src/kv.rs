@@ -21,7 +21,15 @@
 //!
 //! The usual way around seq-kv's staleness is to never trust a read for a decision and do
 //! read-modify-write with compare-and-set: a stale read makes the CAS fail, and the retry
-//! reads a newer state. [`Kv::update`] does exactly that:
+//! reads a newer state. [`Kv::update`] does exactly that (the example below).
+//!
+//! A read that answers a client needs more: seq-kv may serve it from a state older than the
+//! writes other nodes have made, so a counter read from seq-kv can come back short, even in
+//! the final reads (the simulator fails such a node now and then; Maelstrom does less often).
+//! To read fresh, first make a write that changes the store, from this node (say, a new
+//! value to a key of its own, `sync-<node id>`), and read after its acknowledgement: seq-kv
+//! orders every node's operations after that write, so the read sees at least every write
+//! acknowledged before it. Or use `lin-kv`, whose reads are never stale.
 //!
 //! ```no_run
 //! use maelstrom_loop::{kv::Kv, Ctx, Error, Handler, Message};

@@ -338,7 +338,11 @@ fn replay_against_a_changed_handler_reports_the_first_divergent_line() {
     let replayed = divergence.replayed.unwrap();
     assert_eq!(replayed, recorded.replace(r#""value":6"#, r#""value":60"#));
     // The replay stops at the divergence: every output line before it matched.
-    let before = text.lines().take(index).filter(|l| l.contains(r#""out":"#)).count();
+    let before = text
+        .lines()
+        .take(index)
+        .filter(|l| l.contains(r#""out":"#))
+        .count();
     assert_eq!(report.outputs_matched, before as u64, "{report:?}");
     assert!(before >= 2, "two add_ok and more before it");
 }
@@ -369,7 +373,11 @@ fn the_binary_exits_1_and_names_the_first_divergent_line() {
     let line = edited.lines().position(|l| l.contains(r#""one""#)).unwrap() + 1;
     let (status, stdout, stderr) = replay_example("echo", &path);
     assert_eq!(status.code(), Some(1), "{stderr}");
-    assert_eq!(stdout.lines().count(), 3, "output up to the divergence: {stdout}");
+    assert_eq!(
+        stdout.lines().count(),
+        3,
+        "output up to the divergence: {stdout}"
+    );
     assert!(
         stderr.contains(&format!("diverged at event {line} (t = 0 us)")),
         "{stderr}"

@@ -84,7 +84,8 @@
 //! (`DIR/<row>/index.html`, see [`draw`](super::draw)), its message diagram over
 //! `--report-window 12.5s..13.5s` if given; `--shrink` searches each failing run for the
 //! smallest run with the same seed that fails the same way ([`shrink`](super::shrink)) and
-//! prints the command that reruns it (its trace and page are written too, as asked).
+//! prints the command that reruns it; its trace goes to `DIR/<row>/smallest-seed-<N>/` and
+//! its page to `DIR/<row>/smallest-seed-<N>.html`, beside the original run's.
 //!
 //! # Seeds on every core
 //!
@@ -307,7 +308,19 @@ fn shrink_one(
         shrunk.size(),
         rerun_command_for(program, &smallest),
     )?;
-    write_files(options, pages, program, &smallest, &report);
+    if let Some(dir) = &options.trace {
+        let dir = dir.join(&report.challenge);
+        let named = format!("smallest-seed-{}", report.seed);
+        if let Err(e) = write_trace_to(&dir.join(named), &report) {
+            eprintln!("could not write the trace of {}: {e}", report.challenge);
+        }
+    }
+    if let Some(pages) = pages {
+        let command = rerun_command_for(program, &smallest);
+        if let Err(e) = pages.write_smallest(&report, Some(command)) {
+            eprintln!("could not write the page of {}: {e}", report.challenge);
+        }
+    }
     Ok(())
 }
 
@@ -377,14 +390,19 @@ fn run_in_order(
 /// Writes a run's trace and each node's record (replayable: `MAELSTROM_REPLAY=n0.jsonl NODE`) under
 /// `dir/<row>/`, or `dir/<row>/seed-<N>/` when a row runs several seeds.
 fn write_trace(dir: &Path, per_seed: bool, report: &Report) -> io::Result<()> {
-    let Some(trace) = &report.trace else {
-        return Ok(());
-    };
     let mut dir = dir.join(&report.challenge);
     if per_seed {
         dir = dir.join(format!("seed-{}", report.seed));
     }
-    std::fs::create_dir_all(&dir)?;
+    write_trace_to(&dir, report)
+}
+
+/// Writes a run's trace and node records into `dir`.
+fn write_trace_to(dir: &Path, report: &Report) -> io::Result<()> {
+    let Some(trace) = &report.trace else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("trace.jsonl"), &trace.messages)?;
     for (node, record) in &trace.node_records {
         std::fs::write(dir.join(format!("{node}.jsonl")), record)?;

@@ -260,9 +260,6 @@ impl ReportDir {
         report: &Report,
         command: Option<String>,
     ) -> io::Result<PathBuf> {
-        let run = Run::from_report(report, command);
-        let row_dir = self.dir.join(&report.challenge);
-        std::fs::create_dir_all(&row_dir)?;
         let first = !self
             .rows
             .iter()
@@ -272,6 +269,32 @@ impl ReportDir {
         } else {
             format!("seed-{}.html", report.seed)
         };
+        self.write_page(report, command, file)
+    }
+
+    /// Writes the page of the smallest failing run `--shrink` found for a seed, as
+    /// `DIR/<row>/smallest-seed-<N>.html`, and lists it in `DIR/index.html`.
+    ///
+    /// # Errors
+    /// When a file cannot be written.
+    pub fn write_smallest(
+        &mut self,
+        report: &Report,
+        command: Option<String>,
+    ) -> io::Result<PathBuf> {
+        let file = format!("smallest-seed-{}.html", report.seed);
+        self.write_page(report, command, file)
+    }
+
+    fn write_page(
+        &mut self,
+        report: &Report,
+        command: Option<String>,
+        file: String,
+    ) -> io::Result<PathBuf> {
+        let run = Run::from_report(report, command);
+        let row_dir = self.dir.join(&report.challenge);
+        std::fs::create_dir_all(&row_dir)?;
         let path = row_dir.join(&file);
         std::fs::write(&path, page(&run, self.window))?;
         self.rows.push(page::IndexRow {
