@@ -179,7 +179,8 @@ impl Generator {
         group.processes.extend(group_processes.iter().copied());
         // Past 10 nodes a group has more threads than the limit, and Jepsen's generator
         // would draw fresh keys forever without yielding an operation (Maelstrom's lin-kv
-        // hangs there); the simulator lets the group's own threads count as within it.
+        // hangs there: 11 nodes logged no operation in two minutes); the simulator lets the
+        // group's own threads count as within it.
         let limit = LIN_KV_PROCESS_LIMIT.max(group_processes.len());
         if group.processes.len() > limit {
             group.key = self.lin_kv_next_key;
