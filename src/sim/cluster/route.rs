@@ -371,14 +371,20 @@ mod tests {
     /// Maelstrom checks only that a src exists: a node may forward a client's request in
     /// the client's name, and the node it reaches answers the client directly (at once, as
     /// client messages have no latency); a src naming another node sends as that node.
-    #[test]
-    fn a_src_that_exists_is_sent_as_from_it() {
-        let mut cluster = Cluster::new(ClusterConfig::new(3, 1), |_| Answers);
+    /// `nodes` initialised nodes that answer everything, and a client `c1` that asked
+    /// `node` once (its answer in the returned messages).
+    fn asked_once(nodes: usize, node: &str) -> (Cluster<Answers>, Vec<ClientMessage>) {
+        let mut cluster = Cluster::new(ClusterConfig::new(nodes, 1), |_| Answers);
         let mut out = Vec::new();
         cluster.run_until(Instant::ZERO, &mut out);
-        let request = serde_json::json!({"type": "req", "msg_id": 5});
-        cluster.send_client("c1", "n0", &request);
+        cluster.send_client("c1", node, &serde_json::json!({"type": "req", "msg_id": 5}));
         cluster.run_until(Instant::ZERO, &mut out);
+        (cluster, out)
+    }
+
+    #[test]
+    fn a_src_that_exists_is_sent_as_from_it() {
+        let (mut cluster, mut out) = asked_once(3, "n0");
         out.clear(); // n0's own answer
         let forwarded = br#"{"src":"c1","dest":"n1","body":{"type":"req","msg_id":5}}"#;
         cluster.route_line(0, forwarded, &mut out);
@@ -413,13 +419,9 @@ mod tests {
     /// reads nothing more: neither does the simulator.
     #[test]
     fn after_a_protocol_error_nothing_more_is_read_from_the_node() {
-        let mut cluster = Cluster::new(ClusterConfig::new(2, 1), |_| Answers);
-        let mut out = Vec::new();
-        cluster.run_until(Instant::ZERO, &mut out);
-        let request = serde_json::json!({"type": "req", "msg_id": 5});
-        cluster.send_client("c1", "n1", &request);
-        cluster.run_until(Instant::ZERO, &mut out);
+        let (mut cluster, mut out) = asked_once(2, "n1");
         assert_eq!(out.len(), 1, "n1 answers");
+        let request = serde_json::json!({"type": "req", "msg_id": 5});
         cluster.route_line(1, b"debug: hello", &mut out);
         assert!(cluster.protocol_errors()[0].contains("reads nothing more from this node"));
         assert_eq!(cluster.unread_nodes(), ["n1"]);
