@@ -11,8 +11,6 @@
 //!
 //! Time passed in must not go backwards; a smaller value is treated as "no time passed".
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use serde::Deserialize;
 
 use crate::codec::Oversized;
@@ -21,6 +19,8 @@ use crate::error::Error;
 use crate::handler::Handler;
 use crate::message::{Message, Rejected};
 use crate::time::Instant;
+
+mod panics;
 
 /// One Maelstrom node: a [`Handler`] plus the library's state (ids, RPCs, timers, output).
 pub struct Node<H: Handler> {
@@ -248,17 +248,11 @@ impl<H: Handler> Node<H> {
         let mark = self.core.out.len();
         let handler = &mut self.handler;
         let core = &mut self.core;
-        match catch_unwind(AssertUnwindSafe(|| f(handler, &mut Ctx::new(core)))) {
+        match panics::catching(|| f(handler, &mut Ctx::new(core))) {
             Ok(result) => result,
-            Err(payload) => {
+            Err(what) => {
                 self.core.out.truncate(mark);
-                let what = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic payload".into());
-                log::error!("handler panicked: {what}");
-                Err(Error::crash(format!("handler panicked: {what}")))
+                Err(Error::crash(what))
             }
         }
     }
