@@ -2,25 +2,23 @@
 //!
 //! A node that panics on every read would otherwise print Rust's panic message (and, with
 //! `RUST_BACKTRACE`, a backtrace) for each one: thousands of lines of node log that say the
-//! same thing. While a handler runs under [`catching`], the panic hook installed here only
-//! notes where the panic happened (and the backtrace, when `RUST_BACKTRACE` asks for one);
-//! the node then logs it at error level: the first three times at a place, then the 10th,
-//! 100th, 1000th... with the count. A panic anywhere else goes to the hook that was there
-//! before, as if this one did not exist.
+//! same thing. While a handler runs under [`catching`], the panic hook installed here passes
+//! only the first panic at each place to the hook that was there before (Rust's message and
+//! backtrace, once), and notes the place; the node then logs it at error level: the first
+//! three times at a place, then the 10th, 100th, 1000th... with the count. A panic anywhere
+//! else goes to the previous hook, as if this one did not exist.
 
-use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::panic::{self, catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
 thread_local! {
     /// Whether a handler runs under `catching` on this thread.
     static CATCHING: Cell<bool> = const { Cell::new(false) };
-    /// Where the last caught panic happened, and its backtrace if one was asked for.
-    static CAUGHT: RefCell<Option<(String, Option<String>)>> = const { RefCell::new(None) };
-    /// Panics caught so far on this thread, per place.
-    static COUNTS: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    /// Where the last caught panic happened, and how many times there so far.
+    static CAUGHT: RefCell<Option<(String, u64)>> = const { RefCell::new(None) };
+    /// Panics caught so far on this thread, per place (a handful of places at most).
+    static COUNTS: RefCell<Vec<(String, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
 static HOOK: Once = Once::new();
@@ -40,22 +38,16 @@ pub(super) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".into());
-    let (place, backtrace) = CAUGHT
+    let (place, count) = CAUGHT
         .with(|c| c.borrow_mut().take())
-        .unwrap_or_else(|| ("an unknown place".into(), None));
-    let count = COUNTS.with(|counts| {
-        let mut counts = counts.borrow_mut();
-        let count = counts.entry(place.clone()).or_default();
-        *count += 1;
-        *count
-    });
-    match (count, backtrace) {
-        (1, Some(backtrace)) => log::error!("handler panicked at {place}: {what}\n{backtrace}"),
-        (1..=3, _) => log::error!("handler panicked at {place}: {what}"),
-        (n, _) if is_power_of_ten(n) => {
-            log::error!("handler panicked at {place}: {what} ({n} times there so far)")
-        }
-        _ => {}
+        .unwrap_or_else(|| ("an unknown place".into(), 1));
+    if count <= 3 || is_power_of_ten(count) {
+        let times = if count > 3 {
+            format!(" ({count} times there so far)")
+        } else {
+            String::new()
+        };
+        log::error!("handler panicked at {place}: {what}{times}");
     }
     Err(format!("handler panicked: {what}"))
 }
@@ -77,10 +69,19 @@ fn install() {
             || "an unknown place".to_owned(),
             |l| format!("{}:{}:{}", l.file(), l.line(), l.column()),
         );
-        let backtrace = Backtrace::capture();
-        let backtrace =
-            (backtrace.status() == BacktraceStatus::Captured).then(|| backtrace.to_string());
-        CAUGHT.with(|c| *c.borrow_mut() = Some((place, backtrace)));
+        let count = COUNTS.with(|counts| {
+            let mut counts = counts.borrow_mut();
+            if let Some((_, count)) = counts.iter_mut().find(|(p, _)| *p == place) {
+                *count += 1;
+                return *count;
+            }
+            counts.push((place.clone(), 1));
+            1
+        });
+        if count == 1 {
+            previous(info);
+        }
+        CAUGHT.with(|c| *c.borrow_mut() = Some((place, count)));
     }));
 }
 
@@ -95,7 +96,7 @@ mod tests {
             let caught = catching(|| -> u8 { panic!("boom {}", 1) });
             assert_eq!(caught, Err("handler panicked: boom 1".to_owned()));
         }
-        let counts = COUNTS.with(|c| c.borrow().values().copied().max());
+        let counts = COUNTS.with(|c| c.borrow().iter().map(|(_, n)| *n).max());
         assert_eq!(counts, Some(25), "one place, counted");
         assert!(CAUGHT.with(|c| c.borrow().is_none()), "taken each time");
         assert!(!CATCHING.with(Cell::get));
