@@ -41,7 +41,7 @@ pub(super) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let (place, count) = CAUGHT
         .with(|c| c.borrow_mut().take())
         .unwrap_or_else(|| ("an unknown place".into(), 1));
-    if count <= 3 || is_power_of_ten(count) {
+    if is_logged(count) {
         let times = if count > 3 {
             format!(" ({count} times there so far)")
         } else {
@@ -50,6 +50,11 @@ pub(super) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
         log::error!("handler panicked at {place}: {what}{times}");
     }
     Err(format!("handler panicked: {what}"))
+}
+
+/// Whether the `count`th panic at a place is logged: the first three, then every power of ten.
+fn is_logged(count: u64) -> bool {
+    count <= 3 || is_power_of_ten(count)
 }
 
 fn is_power_of_ten(mut n: u64) -> bool {
@@ -104,9 +109,7 @@ mod tests {
 
     #[test]
     fn logged_counts_are_the_first_three_then_powers_of_ten() {
-        let logged: Vec<u64> = (1..=2000)
-            .filter(|&n| n <= 3 || is_power_of_ten(n))
-            .collect();
+        let logged: Vec<u64> = (1..=2000).filter(|&n| is_logged(n)).collect();
         assert_eq!(logged, [1, 2, 3, 10, 100, 1000]);
     }
 }

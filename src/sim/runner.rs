@@ -412,9 +412,8 @@ fn start_op<H: Handler>(
     let node = cluster.node_ids()[slot % nodes].clone();
     let request = match lin_kv_pick {
         Some(pick) => {
-            let size = (2 * nodes).min(slots).max(1);
-            let group = &clients.processes[pick.group * size..(pick.group + 1) * size];
-            clients.generator.lin_kv_op(pick, group)
+            let group = &clients.processes[pick.threads.clone()];
+            clients.generator.lin_kv_op(&pick, group)
         }
         None => clients.generator.next(clients.processes[slot]),
     };

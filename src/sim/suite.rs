@@ -230,7 +230,7 @@ pub fn run_rows(
         if options.verbose {
             eprintln!("{}", report.timing());
         }
-        write_files(&options, &mut pages, &program, &runs[i].0, &report);
+        write_files(&options, &mut pages, &program, (&runs[i].0, &report), false);
         if !report.is_valid() {
             failing.push(i);
         }
@@ -259,23 +259,35 @@ fn program() -> String {
     }
 }
 
-/// Writes a run's trace and page, as the options ask; a failure to write is reported on
-/// stderr and does not stop the suite.
+/// Writes a run's trace and page, as the options ask: the trace under `DIR/<row>/` (or
+/// `DIR/<row>/seed-<N>/` when a row runs several seeds), the page as `ReportDir` names it;
+/// for the smallest run `--shrink` found (`smallest`), both as `smallest-seed-<N>` beside
+/// the original's. A failure to write is reported on stderr and does not stop the suite.
 fn write_files(
     options: &Options,
     pages: &mut Option<ReportDir>,
     program: &str,
-    config: &RunConfig,
-    report: &Report,
+    (config, report): (&RunConfig, &Report),
+    smallest: bool,
 ) {
     if let Some(dir) = &options.trace {
-        if let Err(e) = write_trace(dir, options.seeds > 1, report) {
+        let mut dir = dir.join(&report.challenge);
+        if smallest {
+            dir = dir.join(format!("smallest-seed-{}", report.seed));
+        } else if options.seeds > 1 {
+            dir = dir.join(format!("seed-{}", report.seed));
+        }
+        if let Err(e) = write_trace(&dir, report) {
             eprintln!("could not write the trace of {}: {e}", report.challenge);
         }
     }
     if let Some(pages) = pages {
-        let command = rerun_command_for(program, config);
-        if let Err(e) = pages.write_report(report, Some(command)) {
+        let command = Some(rerun_command_for(program, config));
+        let written = match smallest {
+            true => pages.write_smallest(report, command),
+            false => pages.write_report(report, command),
+        };
+        if let Err(e) = written {
             eprintln!("could not write the page of {}: {e}", report.challenge);
         }
     }
@@ -308,19 +320,7 @@ fn shrink_one(
         shrunk.size(),
         rerun_command_for(program, &smallest),
     )?;
-    if let Some(dir) = &options.trace {
-        let dir = dir.join(&report.challenge);
-        let named = format!("smallest-seed-{}", report.seed);
-        if let Err(e) = write_trace_to(&dir.join(named), &report) {
-            eprintln!("could not write the trace of {}: {e}", report.challenge);
-        }
-    }
-    if let Some(pages) = pages {
-        let command = rerun_command_for(program, &smallest);
-        if let Err(e) = pages.write_smallest(&report, Some(command)) {
-            eprintln!("could not write the page of {}: {e}", report.challenge);
-        }
-    }
+    write_files(options, pages, program, (&smallest, &report), true);
     Ok(())
 }
 
@@ -387,18 +387,9 @@ fn run_in_order(
     })
 }
 
-/// Writes a run's trace and each node's record (replayable: `MAELSTROM_REPLAY=n0.jsonl NODE`) under
-/// `dir/<row>/`, or `dir/<row>/seed-<N>/` when a row runs several seeds.
-fn write_trace(dir: &Path, per_seed: bool, report: &Report) -> io::Result<()> {
-    let mut dir = dir.join(&report.challenge);
-    if per_seed {
-        dir = dir.join(format!("seed-{}", report.seed));
-    }
-    write_trace_to(&dir, report)
-}
-
-/// Writes a run's trace and node records into `dir`.
-fn write_trace_to(dir: &Path, report: &Report) -> io::Result<()> {
+/// Writes a run's trace and each node's record (replayable: `MAELSTROM_REPLAY=n0.jsonl
+/// NODE`) into `dir`.
+fn write_trace(dir: &Path, report: &Report) -> io::Result<()> {
     let Some(trace) = &report.trace else {
         return Ok(());
     };
@@ -470,6 +461,53 @@ mod tests {
         assert_eq!(rows, expected);
         // Some seeds fail (their reports are printed in place), so ordering is exercised.
         assert!(!valid_one && one.contains("INVALID"));
+    }
+
+    /// `--shrink` writes the smallest run's page and trace beside the original's, never
+    /// over them.
+    #[test]
+    fn shrink_writes_the_smallest_run_beside_the_original() {
+        let scratch = std::env::temp_dir().join(format!("suite-shrink-{}", std::process::id()));
+        let (pages, traces) = (scratch.join("pages"), scratch.join("traces"));
+        let args = [
+            "--only",
+            "echo",
+            "--seeds",
+            "6",
+            "--time-limit",
+            "4",
+            "--shrink",
+            "--report",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([pages.display().to_string(), "--trace".into()])
+        .chain([traces.display().to_string()]);
+        let mut out = Vec::new();
+        assert!(!run_rows(&rows(), args, &mut out).unwrap());
+        let out = String::from_utf8(out).unwrap();
+        let failing: Vec<u64> = (1..=6)
+            .filter(|seed| out.contains(&format!("shrinking echo seed {seed}:")))
+            .collect();
+        assert!(!failing.is_empty(), "{out}");
+        for seed in failing {
+            let smallest = format!("smallest-seed-{seed}");
+            assert!(pages
+                .join("echo")
+                .join(format!("{smallest}.html"))
+                .is_file());
+            assert!(traces
+                .join("echo")
+                .join(&smallest)
+                .join("trace.jsonl")
+                .is_file());
+            assert!(traces
+                .join("echo")
+                .join(format!("seed-{seed}"))
+                .join("n0.jsonl")
+                .is_file());
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
     }
 
     #[test]

@@ -81,12 +81,14 @@ struct LinKvGroup {
 }
 
 /// Where a lin-kv operation goes: a thread and what it does there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinKvPick {
     /// The client thread (slot).
     pub slot: usize,
     /// Its thread group (2 x node count threads each).
     pub group: usize,
+    /// The group's threads.
+    pub threads: std::ops::Range<usize>,
     /// Whether it is from the group's write half (writes and cas) rather than its read half.
     pub write: bool,
 }
@@ -151,22 +153,28 @@ impl Generator {
                     (group, true, middle..start + size),
                 ]
             })
-            .filter(|(_, _, range)| range.clone().any(|slot| !busy(slot)))
+            .filter(|(_, _, half)| half.clone().any(|slot| !busy(slot)))
             .collect();
         if halves.is_empty() {
             return None;
         }
-        let (group, write, range) = halves[self.rng.below(halves.len() as u64) as usize].clone();
-        let slot = (cursor.max(range.start)..range.end)
-            .chain(range.clone())
+        let (group, write, half) = halves[self.rng.below(halves.len() as u64) as usize].clone();
+        let slot = (cursor.max(half.start)..half.end)
+            .chain(half)
             .find(|&slot| !busy(slot))?;
-        Some(LinKvPick { slot, group, write })
+        let threads = group * size..(group + 1) * size;
+        Some(LinKvPick {
+            slot,
+            group,
+            threads,
+            write,
+        })
     }
 
     /// The lin-kv operation for `pick`, on its group's key; `group_processes` are the
     /// processes of the group's threads now (a group moves to a fresh key once more than
     /// [`LIN_KV_PROCESS_LIMIT`] distinct ones, or than its threads, have worked on its key).
-    pub fn lin_kv_op(&mut self, pick: LinKvPick, group_processes: &[u64]) -> Request {
+    pub fn lin_kv_op(&mut self, pick: &LinKvPick, group_processes: &[u64]) -> Request {
         while self.lin_kv_groups.len() <= pick.group {
             let key = self.lin_kv_next_key;
             self.lin_kv_next_key += 1;
@@ -239,9 +247,10 @@ impl Generator {
                 let pick = LinKvPick {
                     slot: 0,
                     group: 0,
+                    threads: 0..1,
                     write,
                 };
-                self.lin_kv_op(pick, &[process])
+                self.lin_kv_op(&pick, &[process])
             }
             Workload::TxnRwRegister { .. } => self.txn_op("w"),
             Workload::TxnListAppend => self.txn_op("append"),
@@ -602,7 +611,7 @@ mod tests {
         for _ in 0..70_000 {
             let pick = g.lin_kv_pick(slots, nodes, cursor, |_| false).unwrap();
             cursor = (cursor + 1) % (slots + 1);
-            let op = g.lin_kv_op(pick, &[0, 1, 2, 3, 4, 5]);
+            let op = g.lin_kv_op(&pick, &[0, 1, 2, 3, 4, 5]);
             assert_eq!(op.value[0], 0, "one key while no process is replaced");
             per_slot[pick.slot] += 1;
             *kinds.entry((pick.slot / 3, op.f)).or_default() += 1;
@@ -628,17 +637,18 @@ mod tests {
         let pick = LinKvPick {
             slot: 0,
             group: 0,
+            threads: 0..6,
             write: false,
         };
-        let op = g.lin_kv_op(pick, &[0, 1, 2, 3, 4, 100]);
+        let op = g.lin_kv_op(&pick, &[0, 1, 2, 3, 4, 100]);
         assert_eq!(op.value[0], 0);
         let crashed: Vec<u64> = (200..220).collect();
-        g.lin_kv_op(pick, &crashed[..6]);
-        let op = g.lin_kv_op(pick, &crashed[6..13]);
+        g.lin_kv_op(&pick, &crashed[..6]);
+        let op = g.lin_kv_op(&pick, &crashed[6..13]);
         assert_eq!(op.value[0], 0, "20 processes so far: still key 0");
-        let op = g.lin_kv_op(pick, &crashed[13..14]);
+        let op = g.lin_kv_op(&pick, &crashed[13..14]);
         assert_eq!(op.value[0], 1, "the 21st: a fresh key");
-        let op = g.lin_kv_op(pick, &crashed[13..14]);
+        let op = g.lin_kv_op(&pick, &crashed[13..14]);
         assert_eq!(op.value[0], 1, "{op:?}");
     }
 

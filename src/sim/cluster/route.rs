@@ -117,39 +117,27 @@ impl<H: Handler> Cluster<H> {
                 );
                 self.protocol_error(node, &what, text);
             }
-            (dest, _) => self.route_to_client(node, dest, &msg, text, out),
-        }
-    }
-
-    /// The rest of [`route_line`](Self::route_line): to the init client, a client, or nowhere.
-    fn route_to_client(
-        &mut self,
-        node: usize,
-        dest: Dest,
-        msg: &Message<'_>,
-        text: &str,
-        out: &mut Vec<ClientMessage>,
-    ) {
-        match dest {
-            Dest::Node(_) | Dest::Service(_) => {} // routed by route_line
-            Dest::InitClient => {
+            (Dest::InitClient, _) => {
                 self.nodes[node].init_answered = true;
                 self.record(self.now, TraceEvent::Deliver, text);
             }
-            Dest::Client => self.send_to_client(node, msg, text, out),
-            Dest::Unknown => {
-                let what = match msg.dest() {
-                    INIT_CLIENT => "sent to the init client after init_ok (Invalid dest)".into(),
-                    dest if self.closed_clients.contains(dest) => format!(
-                        "sent to client {dest:?} after it timed out or failed indefinitely and \
-                         was closed, as this workload's clients are not reusable (Invalid \
-                         dest): answer clients in time or not at all"
-                    ),
-                    dest => format!("sent to {dest:?}, which does not exist (Invalid dest)"),
-                };
-                self.protocol_error(node, &what, text);
-            }
+            (Dest::Client, Sender::Node(_)) => self.send_to_client(node, &msg, text, out),
+            (Dest::Unknown, _) => self.invalid_dest(node, &msg, text),
         }
+    }
+
+    /// A message to an id that does not exist (Maelstrom's "Invalid dest").
+    fn invalid_dest(&mut self, node: usize, msg: &Message<'_>, text: &str) {
+        let what = match msg.dest() {
+            INIT_CLIENT => "sent to the init client after init_ok (Invalid dest)".into(),
+            dest if self.closed_clients.contains(dest) => format!(
+                "sent to client {dest:?} after it timed out or failed indefinitely and was \
+                 closed, as this workload's clients are not reusable (Invalid dest): answer \
+                 clients in time or not at all"
+            ),
+            dest => format!("sent to {dest:?}, which does not exist (Invalid dest)"),
+        };
+        self.protocol_error(node, &what, text);
     }
 
     fn destination(&self, node: usize, dest: &str) -> Dest {
